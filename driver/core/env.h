@@ -1,0 +1,101 @@
+// Env: every file-system call the store makes goes through this interface so
+// tests can inject ENOSPC, EIO and crashes between any two steps
+// (see FaultEnv). Errors are converted from errno exactly once, in PosixEnv.
+// Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "driver/core/result.h"
+
+namespace snapvol::core {
+
+// A file being written sequentially. Not thread-safe; one writer at a time.
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  virtual Status Append(std::string_view data) = 0;
+  // Asks the kernel to start writing back what was appended so far, without
+  // waiting; lets a later Sync() of many files overlap their I/O.
+  virtual Status StartWriteback() = 0;
+  // Makes the appended data durable (fdatasync).
+  virtual Status Sync() = 0;
+  virtual Status Close() = 0;
+};
+
+// A file read at arbitrary offsets. Thread-safe.
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+  // Reads up to `n` bytes at `offset` into `scratch`; returns bytes read (0 at EOF).
+  virtual Result<size_t> Read(uint64_t offset, size_t n, char* scratch) const = 0;
+  virtual Result<uint64_t> Size() const = 0;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // The process-wide real file system. Never deleted.
+  static Env* Default();
+
+  // Creates or truncates `path` for writing.
+  virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& path) = 0;
+  // Reads a whole file. NotFound if absent.
+  virtual Result<std::string> ReadFile(const std::string& path) = 0;
+  // Atomically replaces `to` with `from` (rename(2)).
+  virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
+  // NotFound if absent.
+  virtual Status RemoveFile(const std::string& path) = 0;
+  // Creates a directory; ok if it already exists.
+  virtual Status CreateDir(const std::string& path) = 0;
+  // Creates a directory and its parents; ok if they exist.
+  virtual Status CreateDirs(const std::string& path) = 0;
+  // fsync of a directory, making renames/creates in it durable.
+  virtual Status SyncDir(const std::string& path) = 0;
+  virtual Result<bool> FileExists(const std::string& path) = 0;
+  // Names in a directory, without "." and "..". NotFound if absent.
+  virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
+  virtual Result<uint64_t> FileSize(const std::string& path) = 0;
+  // Wall-clock time in nanoseconds since the Unix epoch.
+  virtual int64_t NowNanos() = 0;
+};
+
+// Forwards every call to a target Env; subclass to override a few.
+class EnvWrapper : public Env {
+ public:
+  explicit EnvWrapper(Env* target) : target_(target) {}
+  Env* target() const { return target_; }
+
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p) override {
+    return target_->NewWritableFile(p);
+  }
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& p) override {
+    return target_->NewRandomAccessFile(p);
+  }
+  Result<std::string> ReadFile(const std::string& p) override { return target_->ReadFile(p); }
+  Status RenameFile(const std::string& f, const std::string& t) override {
+    return target_->RenameFile(f, t);
+  }
+  Status RemoveFile(const std::string& p) override { return target_->RemoveFile(p); }
+  Status CreateDir(const std::string& p) override { return target_->CreateDir(p); }
+  Status CreateDirs(const std::string& p) override { return target_->CreateDirs(p); }
+  Status SyncDir(const std::string& p) override { return target_->SyncDir(p); }
+  Result<bool> FileExists(const std::string& p) override { return target_->FileExists(p); }
+  Result<std::vector<std::string>> ListDir(const std::string& p) override {
+    return target_->ListDir(p);
+  }
+  Result<uint64_t> FileSize(const std::string& p) override { return target_->FileSize(p); }
+  int64_t NowNanos() override { return target_->NowNanos(); }
+
+ private:
+  Env* target_;
+};
+
+}  // namespace snapvol::core

@@ -1,0 +1,63 @@
+// FaultEnv: an Env for tests that fails chosen operations and simulates
+// crashes. Every mutating call (create, append, sync, close, rename, remove,
+// mkdir, dir sync) is one numbered step, counted from 1.
+//
+//   FailStep(n, ENOSPC)  step n returns that errno; later steps run normally.
+//   CrashAtStep(n)       step n and every later mutating step fail with EIO,
+//                        as if the process died there.
+//   DropUnsyncedData()   after a crash: every file written through this Env
+//                        is cut back to the bytes that were Sync()ed, and
+//                        files never synced are removed — what a power loss
+//                        leaves behind.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "driver/core/env.h"
+
+namespace snapvol::core {
+
+class FaultEnv : public EnvWrapper {
+ public:
+  explicit FaultEnv(Env* target) : EnvWrapper(target) {}
+
+  void FailStep(int64_t step, int err);
+  // Fails every step whose operation name (e.g. "append", "rename") matches,
+  // with `err`, until cleared with FailOperation("", 0).
+  void FailOperation(const std::string& op, int err);
+  void CrashAtStep(int64_t step);
+  bool crashed() const { return crashed_.load(); }
+  // Clears the crash and failure settings and the step counter.
+  void Reset();
+  int64_t steps() const { return steps_.load(); }
+  Status DropUnsyncedData();
+
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p) override;
+  Status RenameFile(const std::string& f, const std::string& t) override;
+  Status RemoveFile(const std::string& p) override;
+  Status CreateDir(const std::string& p) override;
+  Status CreateDirs(const std::string& p) override;
+  Status SyncDir(const std::string& p) override;
+
+  // Used by the files this Env creates. Returns non-ok if the step must fail.
+  Status Step(const char* op, const std::string& path);
+  void RecordSynced(const std::string& path, uint64_t synced_size);
+  void RecordRenamed(const std::string& from, const std::string& to);
+
+ private:
+  std::atomic<int64_t> steps_{0};
+  std::atomic<bool> crashed_{false};
+  std::mutex mu_;  // guards the fields below
+  int64_t fail_step_ = -1;
+  int fail_errno_ = 0;
+  int64_t crash_step_ = -1;
+  std::string fail_op_;
+  int fail_op_errno_ = 0;
+  std::map<std::string, uint64_t> synced_size_;  // every file written, by current name
+};
+
+}  // namespace snapvol::core

@@ -1,0 +1,91 @@
+#include "driver/store/object_codec.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+namespace snapvol::store {
+namespace {
+
+constexpr std::string_view kTreeMagic = "svT1";
+constexpr std::string_view kIndexMagic = "svI1";
+constexpr std::string_view kCommitMagic = "svC1";
+
+std::string Encode(std::string_view magic, const google::protobuf::MessageLite& msg) {
+  std::string out(magic);
+  {
+    google::protobuf::io::StringOutputStream raw(&out);
+    google::protobuf::io::CodedOutputStream coded(&raw);
+    coded.SetSerializationDeterministic(true);
+    msg.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+template <typename M>
+Result<M> Decode(std::string_view magic, std::string_view bytes, const Hash& id,
+                 std::string_view what) {
+  if (bytes.size() < magic.size() || bytes.substr(0, magic.size()) != magic) {
+    return Status::Corruption(std::string(what) + " object " + id.Hex() +
+                              " has a wrong or unknown format header");
+  }
+  bytes.remove_prefix(magic.size());
+  M msg;
+  if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Status::Corruption(std::string(what) + " object " + id.Hex() + " cannot be decoded");
+  }
+  return msg;
+}
+
+Result<Hash> PutEncoded(ObjectStore& store, ObjectKind kind, const std::string& bytes) {
+  Hash id = Hash::Of(bytes);
+  RETURN_IF_ERROR(store.Put(id, kind, bytes));
+  return id;
+}
+
+}  // namespace
+
+std::string EncodeTreePage(const objects::TreePage& p) { return Encode(kTreeMagic, p); }
+std::string EncodeFileIndex(const objects::FileIndex& i) { return Encode(kIndexMagic, i); }
+std::string EncodeCommit(const objects::Commit& c) { return Encode(kCommitMagic, c); }
+
+Result<objects::TreePage> DecodeTreePage(std::string_view b, const Hash& id) {
+  return Decode<objects::TreePage>(kTreeMagic, b, id, "tree");
+}
+Result<objects::FileIndex> DecodeFileIndex(std::string_view b, const Hash& id) {
+  return Decode<objects::FileIndex>(kIndexMagic, b, id, "file index");
+}
+Result<objects::Commit> DecodeCommit(std::string_view b, const Hash& id) {
+  return Decode<objects::Commit>(kCommitMagic, b, id, "commit");
+}
+
+Result<Hash> PutTreePage(ObjectStore& s, const objects::TreePage& p) {
+  return PutEncoded(s, ObjectKind::kTree, EncodeTreePage(p));
+}
+Result<Hash> PutFileIndex(ObjectStore& s, const objects::FileIndex& i) {
+  return PutEncoded(s, ObjectKind::kIndex, EncodeFileIndex(i));
+}
+Result<Hash> PutCommit(ObjectStore& s, const objects::Commit& c) {
+  return PutEncoded(s, ObjectKind::kCommit, EncodeCommit(c));
+}
+
+Result<objects::TreePage> GetTreePage(ObjectStore& s, const Hash& id) {
+  ASSIGN_OR_RETURN(std::string bytes, s.Get(id, ObjectKind::kTree));
+  return DecodeTreePage(bytes, id);
+}
+Result<objects::FileIndex> GetFileIndex(ObjectStore& s, const Hash& id) {
+  ASSIGN_OR_RETURN(std::string bytes, s.Get(id, ObjectKind::kIndex));
+  return DecodeFileIndex(bytes, id);
+}
+Result<objects::Commit> GetCommit(ObjectStore& s, const Hash& id) {
+  ASSIGN_OR_RETURN(std::string bytes, s.Get(id, ObjectKind::kCommit));
+  return DecodeCommit(bytes, id);
+}
+
+Result<Hash> HashField(const std::string& field, std::string_view what) {
+  if (field.size() != Hash::kSize) {
+    return Status::Corruption(std::string(what) + " holds a malformed object reference");
+  }
+  return Hash::FromBytes(field);
+}
+
+}  // namespace snapvol::store

@@ -1,0 +1,23 @@
+// Store: an ObjectStore and a Catalog opened together from a store spec.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "driver/core/env.h"
+#include "driver/store/catalog.h"
+#include "driver/store/object_store.h"
+
+namespace snapvol::store {
+
+struct Store {
+  std::unique_ptr<ObjectStore> objects;
+  std::unique_ptr<Catalog> catalog;
+  std::string spec;  // what it was opened from, for messages (never secrets)
+};
+
+// Opens the store named by `spec`: a directory path opens (creating if
+// needed) the embedded local store. `env` must outlive the store.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& spec, core::Env* env);
+
+}  // namespace snapvol::store

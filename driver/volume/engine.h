@@ -1,0 +1,123 @@
+// Engine: the volume engine every front end (CLI, mount servers, CSI driver,
+// OCI hook) drives. Environments, volumes, snapshots, commits and history on
+// top of one store::Store. Thread-safe; many Engines in many processes may
+// share one store.
+//
+// Commit protocol (S3, S6, S7, S9): read the head version N; apply the change
+// set on top of its tree (TreeEditor); check the inode limit; write the new
+// pages and the commit object; Flush the object store; append version N+1 to
+// the version log if absent. If another writer took N+1, start again from
+// the new head (bounded attempts, jittered backoff). The head never names a
+// partial commit: the version record is written last, after a Flush.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "driver/core/env.h"
+#include "driver/core/result.h"
+#include "driver/store/store.h"
+#include "driver/volume/change_set.h"
+#include "driver/volume/tree_reader.h"
+#include "snapvol_objects.pb.h"
+
+namespace snapvol::volume {
+
+using core::Hash;
+using core::Result;
+using core::Status;
+using store::EnvironmentRecord;
+using store::VolumeRecord;
+
+struct CreateVolumeOptions {
+  uint64_t inode_limit = store::kDefaultInodeLimit;
+  bool if_missing = false;  // return the existing volume instead of AlreadyExists
+};
+
+struct CommitOptions {
+  objects::Author author;
+  std::string message;
+  int max_attempts = 100;  // compare-and-swap attempts before Aborted
+};
+
+struct CommitResult {
+  uint64_t version = 0;  // the version that landed (or the head, if empty)
+  Hash commit;
+  bool empty = false;    // nothing to commit; no version was created
+  int attempts = 0;
+  objects::ChangeSummary summary;
+  std::vector<std::string> skipped;
+};
+
+// An immutable view of one version of a volume. Version 0 is the empty
+// volume before its first commit. Cheap to copy.
+struct Snapshot {
+  VolumeRecord volume;
+  uint64_t version = 0;
+  Hash commit_hash;        // zero for version 0
+  objects::Commit commit;  // root entry, totals, author...
+  const objects::Entry& root() const { return commit.root(); }
+  uint64_t inodes() const { return commit.inodes(); }
+};
+
+class Engine {
+ public:
+  // `store` and `env` must outlive the engine.
+  Engine(store::Store* store, core::Env* env);
+
+  store::Store& store() { return *store_; }
+  store::ObjectStore& objects() { return *store_->objects; }
+  TreeReader& reader() { return reader_; }
+  core::Env* env() { return env_; }
+
+  // Environments. Names are validated (InvalidArgument with the pattern).
+  Status CreateEnvironment(const std::string& name);
+  Result<std::vector<EnvironmentRecord>> ListEnvironments();
+  // With `force`, deletes the environment's volumes too; otherwise
+  // FailedPrecondition if it has any. "main" cannot be deleted.
+  Status DeleteEnvironment(const std::string& name, bool force);
+
+  // Volumes. Every message names the volume and environment.
+  Result<VolumeRecord> CreateVolume(const std::string& env, const std::string& name,
+                                    const CreateVolumeOptions& options);
+  Result<VolumeRecord> GetVolume(const std::string& env, const std::string& name);
+  Result<std::vector<VolumeRecord>> ListVolumes(const std::string& env);
+  Status DeleteVolume(const std::string& env, const std::string& name);
+  Status RenameVolume(const std::string& env, const std::string& from, const std::string& to);
+
+  // Snapshots (attach = Head: one version-log read and one commit object).
+  Result<Snapshot> Head(const VolumeRecord& volume);
+  // NotFound naming the volume if the version does not exist.
+  Result<Snapshot> AtVersion(const VolumeRecord& volume, uint64_t version);
+  // Newest first, at most `limit` (0 = all).
+  Result<std::vector<Snapshot>> Log(const VolumeRecord& volume, size_t limit);
+
+  // Entry at `path` in `snap`, or nullopt.
+  Result<std::optional<objects::Entry>> Lookup(const Snapshot& snap, const Path& path);
+
+  // Commits `changes` (see protocol above). ResourceExhausted naming the
+  // volume if the result would exceed the inode limit and grow the count;
+  // Aborted after max_attempts lost races; an empty change set creates no
+  // version. Objects referenced by `changes` must already be Put.
+  Result<CommitResult> Commit(const VolumeRecord& volume, const ChangeSet& changes,
+                              const CommitOptions& options);
+
+  // A root directory entry for an empty volume (mode 0755, uid/gid 0).
+  Result<objects::Entry> EmptyRoot();
+
+  // "volume 'x' in environment 'main'" for messages.
+  static std::string Describe(const VolumeRecord& volume);
+
+ private:
+  store::Store* store_;
+  core::Env* env_;
+  TreeReader reader_;
+};
+
+// The host's default author for commits made by `tool` (user, host name).
+objects::Author DefaultAuthor(const std::string& tool);
+
+}  // namespace snapvol::volume
