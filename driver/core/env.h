@@ -36,6 +36,15 @@ class RandomAccessFile {
   virtual Result<uint64_t> Size() const = 0;
 };
 
+// An advisory exclusive lock on a file (flock(2)), held until this object is
+// destroyed. The kernel drops it when the holding process dies, so a crashed
+// holder never leaves it stuck; other processes can therefore probe whether
+// the holder is still alive.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -45,6 +54,13 @@ class Env {
 
   // Creates or truncates `path` for writing.
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
+  // Like NewWritableFile, for large write-once files: appended data goes to
+  // the disk without being copied into the page cache (O_DIRECT through an
+  // internal aligned buffer) where the file system supports it, and through
+  // the page cache otherwise. Same contract as NewWritableFile: Close() (or
+  // Sync()) leaves the file exactly as long as the data appended, and Sync()
+  // is still needed for durability (metadata and the disk's cache).
+  virtual Result<std::unique_ptr<WritableFile>> NewDirectWritableFile(const std::string& path) = 0;
   virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) = 0;
   // Reads a whole file. NotFound if absent.
@@ -63,6 +79,18 @@ class Env {
   // Names in a directory, without "." and "..". NotFound if absent.
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;
+  // Makes the data of an already written (and possibly closed) file durable:
+  // open + fdatasync. NotFound if absent.
+  virtual Status SyncFile(const std::string& path) = 0;
+  // syncfs(2) of the file system holding `path`: one call that makes every
+  // file's data and every directory change on it durable. Cheaper than many
+  // SyncFile() calls, but also writes back other processes' dirty data.
+  virtual Status SyncFilesystem(const std::string& path) = 0;
+  // Takes an exclusive lock on `path`, creating the file if absent, without
+  // waiting: Unavailable if anyone else holds it (another process, or another
+  // FileLock of this process). On success the lock is on the file currently
+  // named `path`; a file unlinked by a previous holder is never returned.
+  virtual Result<std::unique_ptr<FileLock>> TryLockFile(const std::string& path) = 0;
   // Wall-clock time in nanoseconds since the Unix epoch.
   virtual int64_t NowNanos() = 0;
 };
@@ -75,6 +103,9 @@ class EnvWrapper : public Env {
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p) override {
     return target_->NewWritableFile(p);
+  }
+  Result<std::unique_ptr<WritableFile>> NewDirectWritableFile(const std::string& p) override {
+    return target_->NewDirectWritableFile(p);
   }
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& p) override {
     return target_->NewRandomAccessFile(p);
@@ -92,6 +123,11 @@ class EnvWrapper : public Env {
     return target_->ListDir(p);
   }
   Result<uint64_t> FileSize(const std::string& p) override { return target_->FileSize(p); }
+  Status SyncFile(const std::string& p) override { return target_->SyncFile(p); }
+  Status SyncFilesystem(const std::string& p) override { return target_->SyncFilesystem(p); }
+  Result<std::unique_ptr<FileLock>> TryLockFile(const std::string& p) override {
+    return target_->TryLockFile(p);
+  }
   int64_t NowNanos() override { return target_->NowNanos(); }
 
  private:

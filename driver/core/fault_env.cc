@@ -91,13 +91,13 @@ void FaultEnv::RecordRenamed(const std::string& from, const std::string& to) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = synced_size_.find(from);
   if (it == synced_size_.end()) return;
-  uint64_t v = it->second;
+  std::optional<uint64_t> v = it->second;
   synced_size_.erase(it);
   synced_size_[to] = v;
 }
 
 Status FaultEnv::DropUnsyncedData() {
-  std::map<std::string, uint64_t> files;
+  std::map<std::string, std::optional<uint64_t>> files;
   {
     std::lock_guard<std::mutex> l(mu_);
     files = synced_size_;
@@ -105,9 +105,9 @@ Status FaultEnv::DropUnsyncedData() {
   for (const auto& [path, size] : files) {
     ASSIGN_OR_RETURN(bool exists, target()->FileExists(path));
     if (!exists) continue;
-    if (size == 0) {
+    if (!size.has_value()) {
       RETURN_IF_ERROR(target()->RemoveFile(path));
-    } else if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
+    } else if (::truncate(path.c_str(), static_cast<off_t>(*size)) != 0) {
       return Status::FromErrno(errno, "truncate " + path);
     }
   }
@@ -117,9 +117,20 @@ Status FaultEnv::DropUnsyncedData() {
 Result<std::unique_ptr<WritableFile>> FaultEnv::NewWritableFile(const std::string& p) {
   RETURN_IF_ERROR(Step("create", p));
   ASSIGN_OR_RETURN(auto base, target()->NewWritableFile(p));
+  return Track(p, std::move(base));
+}
+
+Result<std::unique_ptr<WritableFile>> FaultEnv::NewDirectWritableFile(const std::string& p) {
+  RETURN_IF_ERROR(Step("create", p));
+  ASSIGN_OR_RETURN(auto base, target()->NewDirectWritableFile(p));
+  return Track(p, std::move(base));
+}
+
+std::unique_ptr<WritableFile> FaultEnv::Track(const std::string& p,
+                                              std::unique_ptr<WritableFile> base) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    synced_size_[p] = 0;
+    synced_size_[p] = std::nullopt;
   }
   return std::unique_ptr<WritableFile>(new FaultWritableFile(this, p, std::move(base)));
 }
@@ -149,6 +160,34 @@ Status FaultEnv::CreateDirs(const std::string& p) {
 Status FaultEnv::SyncDir(const std::string& p) {
   RETURN_IF_ERROR(Step("syncdir", p));
   return target()->SyncDir(p);
+}
+
+Status FaultEnv::SyncFile(const std::string& p) {
+  RETURN_IF_ERROR(Step("syncfile", p));
+  RETURN_IF_ERROR(target()->SyncFile(p));
+  ASSIGN_OR_RETURN(uint64_t size, target()->FileSize(p));
+  RecordSynced(p, size);
+  return Status::Ok();
+}
+
+Status FaultEnv::SyncFilesystem(const std::string& p) {
+  RETURN_IF_ERROR(Step("syncfs", p));
+  RETURN_IF_ERROR(target()->SyncFilesystem(p));
+  std::vector<std::string> paths;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [path, size] : synced_size_) paths.push_back(path);
+  }
+  for (const auto& path : paths) {
+    auto size = target()->FileSize(path);
+    if (size.ok()) RecordSynced(path, *size);
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<FileLock>> FaultEnv::TryLockFile(const std::string& p) {
+  RETURN_IF_ERROR(Step("lock", p));
+  return target()->TryLockFile(p);
 }
 
 }  // namespace snapvol::core

@@ -1,6 +1,9 @@
 // FaultEnv: an Env for tests that fails chosen operations and simulates
 // crashes. Every mutating call (create, append, sync, close, rename, remove,
-// mkdir, dir sync) is one numbered step, counted from 1.
+// mkdir, dir sync, file sync by path, syncfs, lock) is one numbered step,
+// counted from 1. Operation names for FailOperation: "create", "append",
+// "sync", "close", "rename", "remove", "mkdir", "syncdir", "syncfile",
+// "syncfs", "lock".
 //
 //   FailStep(n, ENOSPC)  step n returns that errno; later steps run normally.
 //   CrashAtStep(n)       step n and every later mutating step fail with EIO,
@@ -8,13 +11,16 @@
 //   DropUnsyncedData()   after a crash: every file written through this Env
 //                        is cut back to the bytes that were Sync()ed, and
 //                        files never synced are removed — what a power loss
-//                        leaves behind.
+//                        leaves behind. SyncFile(path) marks that file synced
+//                        at its current size; SyncFilesystem() marks every
+//                        file written through this Env synced.
 // Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "driver/core/env.h"
@@ -37,11 +43,15 @@ class FaultEnv : public EnvWrapper {
   Status DropUnsyncedData();
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p) override;
+  Result<std::unique_ptr<WritableFile>> NewDirectWritableFile(const std::string& p) override;
   Status RenameFile(const std::string& f, const std::string& t) override;
   Status RemoveFile(const std::string& p) override;
   Status CreateDir(const std::string& p) override;
   Status CreateDirs(const std::string& p) override;
   Status SyncDir(const std::string& p) override;
+  Status SyncFile(const std::string& p) override;
+  Status SyncFilesystem(const std::string& p) override;
+  Result<std::unique_ptr<FileLock>> TryLockFile(const std::string& p) override;
 
   // Used by the files this Env creates. Returns non-ok if the step must fail.
   Status Step(const char* op, const std::string& path);
@@ -49,6 +59,9 @@ class FaultEnv : public EnvWrapper {
   void RecordRenamed(const std::string& from, const std::string& to);
 
  private:
+  // Records `p` as written-but-unsynced and wraps `base` to count its steps.
+  std::unique_ptr<WritableFile> Track(const std::string& p, std::unique_ptr<WritableFile> base);
+
   std::atomic<int64_t> steps_{0};
   std::atomic<bool> crashed_{false};
   std::mutex mu_;  // guards the fields below
@@ -57,7 +70,9 @@ class FaultEnv : public EnvWrapper {
   int64_t crash_step_ = -1;
   std::string fail_op_;
   int fail_op_errno_ = 0;
-  std::map<std::string, uint64_t> synced_size_;  // every file written, by current name
+  // Every file written, by current name: its synced size, or nullopt if it
+  // was never synced (dropped entirely by DropUnsyncedData).
+  std::map<std::string, std::optional<uint64_t>> synced_size_;
 };
 
 }  // namespace snapvol::core

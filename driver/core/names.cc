@@ -5,8 +5,8 @@ namespace snapvol::core {
 Status ValidateName(std::string_view what, std::string_view name) {
   auto bad = [&](std::string_view why) {
     return Status::InvalidArgument("invalid " + std::string(what) + " name '" + std::string(name) +
-                                   "': " + std::string(why) + " (allowed: " +
-                                   std::string(kNamePattern) + ")");
+                                   "': " + std::string(why) +
+                                   " (allowed: " + std::string(kNamePattern) + ")");
   };
   if (name.empty()) return bad("empty");
   if (name.size() > kMaxNameLength) return bad("longer than 63 characters");

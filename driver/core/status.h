@@ -20,7 +20,7 @@ enum class Code {
   kUnavailable,         // store unreachable; retryable
   kAborted,             // lost a compare-and-swap race; retryable
   kPermissionDenied,
-  kReadOnly,            // write to a read-only mount / pinned version
+  kReadOnly,  // write to a read-only mount / pinned version
   kInternal,
 };
 
@@ -76,10 +76,10 @@ class [[nodiscard]] Status {
 #define SNAPVOL_CONCAT_(a, b) SNAPVOL_CONCAT_INNER_(a, b)
 
 // Returns from the current function if `expr` (a Status) is not ok.
-#define RETURN_IF_ERROR(expr)                      \
-  do {                                             \
-    ::snapvol::core::Status _st = (expr);          \
-    if (!_st.ok()) return _st;                     \
+#define RETURN_IF_ERROR(expr)             \
+  do {                                    \
+    ::snapvol::core::Status _st = (expr); \
+    if (!_st.ok()) return _st;            \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, ResultExpr()): unwraps a Result or returns its Status.

@@ -56,6 +56,8 @@ class ObjectStore {
   virtual Status Delete(const Hash& id, ObjectKind kind) = 0;
 
   // Calls `fn` for every stored object of `kind`; stops at the first error.
+  // A backend that does not record kinds (the local one) visits every
+  // object whatever `kind` is; callers must treat `kind` as a filter hint.
   virtual Status ForEach(ObjectKind kind, const std::function<Status(const Hash&)>& fn) = 0;
 };
 

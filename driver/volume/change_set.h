@@ -42,10 +42,10 @@ struct AttrChange {
 struct ChangeOp {
   enum class Kind { kPut, kMkdir, kDelete, kSetAttr, kRename, kCopy };
   Kind kind;
-  Path path;               // target (Put/Mkdir/Delete/SetAttr), source (Rename/Copy)
-  Path to;                 // Rename/Copy destination
-  objects::Entry entry;    // Put: the entry (name is ignored); Mkdir: its attributes
-  AttrChange attrs;        // SetAttr
+  Path path;             // target (Put/Mkdir/Delete/SetAttr), source (Rename/Copy)
+  Path to;               // Rename/Copy destination
+  objects::Entry entry;  // Put: the entry (name is ignored); Mkdir: its attributes
+  AttrChange attrs;      // SetAttr
 };
 
 class ChangeSet {

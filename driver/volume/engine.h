@@ -46,7 +46,7 @@ struct CommitOptions {
 struct CommitResult {
   uint64_t version = 0;  // the version that landed (or the head, if empty)
   Hash commit;
-  bool empty = false;    // nothing to commit; no version was created
+  bool empty = false;  // nothing to commit; no version was created
   int attempts = 0;
   objects::ChangeSummary summary;
   std::vector<std::string> skipped;

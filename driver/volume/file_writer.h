@@ -20,8 +20,8 @@ namespace snapvol::volume {
 using core::Result;
 using core::Status;
 
-inline constexpr size_t kInlineLimit = 4096;        // files up to this size are inlined
-inline constexpr size_t kMaxDirectChunks = 64;      // more chunks go to a FileIndex
+inline constexpr size_t kInlineLimit = 4096;    // files up to this size are inlined
+inline constexpr size_t kMaxDirectChunks = 64;  // more chunks go to a FileIndex
 
 class FileWriter {
  public:

@@ -19,6 +19,8 @@
 
 namespace snapvol::volume {
 
+class PageCache;
+
 // B+tree page limits. A leaf splits above kMaxLeafEntries entries or
 // kMaxPageBytes encoded bytes; an interior page above kMaxFanout children.
 inline constexpr size_t kMaxLeafEntries = 1024;
@@ -42,7 +44,9 @@ class TreeEditor {
   // Applies one operation (rules in change_set.h).
   Status Apply(const ChangeOp& op);
 
-  // The entry at `path` including changes applied so far, or nullopt.
+  // The entry at `path` including changes applied so far, or nullopt. For a
+  // directory with changes pending below it, `tree` and the subtree totals
+  // are those before the changes (Finish writes the new ones).
   Result<std::optional<objects::Entry>> Get(const Path& path);
 
   // Writes every changed page bottom-up and returns the new root entry with
@@ -65,6 +69,9 @@ class TreeEditor {
   int64_t now_ns_;
   std::unique_ptr<Dir> root_;
   ApplyStats stats_;
+  // Decoded pages this editor has read: a bulk change looks up many names
+  // in one directory and must not decode its pages once per name.
+  std::unique_ptr<PageCache> cache_;
 };
 
 // Rewrites the B+tree whose root page is `tree` with `changes` (name ->

@@ -6,8 +6,8 @@ namespace snapvol::core {
 namespace {
 
 TEST(NamesTest, AcceptsValidNames) {
-  for (const std::string n : {std::string("a"), std::string("main"), std::string("my-vol"),
-                              std::string("v1.2_x"), std::string("0abc"), std::string(63, 'a')}) {
+  for (const std::string& n : {std::string("a"), std::string("main"), std::string("my-vol"),
+                               std::string("v1.2_x"), std::string("0abc"), std::string(63, 'a')}) {
     EXPECT_TRUE(ValidateName("volume", n).ok()) << n;
   }
 }

@@ -1,0 +1,213 @@
+#include "driver/cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "driver/cli/context.h"
+#include "driver/cli/environment_commands.h"
+#include "driver/cli/volume_commands.h"
+#include "driver/core/names.h"
+
+namespace snapvol::cli {
+namespace {
+
+constexpr const char* kFooter =
+    R"(Names of volumes and environments match ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$.
+Exit codes: 0 ok, 1 operation failed, 2 usage error.
+
+Examples:
+  snapvol volume create models
+  snapvol volume put models ./weights/ /        # the directory's contents into /
+  snapvol volume put models model.bin /v1/      # -> /v1/model.bin
+  snapvol volume ls models /v1
+  snapvol volume get models /v1 ./restore       # -> ./restore/v1 if ./restore exists
+  snapvol volume get models /v1/model.bin - | sha256sum
+  snapvol volume log models)";
+
+// Everything the parser fills in; outlives the parse so the chosen
+// command's closure can read it.
+struct Args {
+  GlobalOptions global;
+  std::string vol, vol2, path, local;
+  std::vector<std::string> paths;
+  uint64_t inode_limit = store::kDefaultInodeLimit;
+  bool yes = false, force = false, recursive = false;
+  size_t limit = 0;
+};
+
+bool ContainsNoCase(const std::string& haystack, const std::string& needle) {
+  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                        [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+  return it != haystack.end();
+}
+
+void PrintError(const Status& st) {
+  std::string msg = st.message();
+  if (st.Is(core::Code::kCorruption) && !ContainsNoCase(msg, "corrupt")) {
+    msg += " (corrupt data in the store)";
+  }
+  if (st.Is(core::Code::kInvalidArgument) && !ContainsNoCase(msg, "--help")) {
+    msg += "\nRun with --help for more information.";
+  }
+  std::fprintf(stderr, "snapvol: %s\n", msg.c_str());
+}
+
+using Action = std::function<Status(Context&)>;
+
+void AddVolumeCommands(CLI::App& app, Args& a, Action& action) {
+  CLI::App* vol = app.add_subcommand("volume", "Create, fill, read and inspect volumes");
+  vol->require_subcommand(1);
+  vol->alias("vol");
+
+  CLI::App* c = vol->add_subcommand("create", "Create an empty volume (version 0)");
+  c->add_option("VOL", a.vol, "volume name")->required();
+  c->add_option("--inode-limit", a.inode_limit,
+                "maximum files + directories + symlinks (default 10000000)");
+  c->callback(
+      [&] { action = [&](Context& ctx) { return VolumeCreate(ctx, a.vol, a.inode_limit); }; });
+
+  c = vol->add_subcommand("delete", "Delete a volume and all its versions");
+  c->add_option("VOL", a.vol, "volume name")->required();
+  c->add_flag("-y,--yes", a.yes, "do not ask for confirmation");
+  c->callback([&] { action = [&](Context& ctx) { return VolumeDelete(ctx, a.vol, a.yes); }; });
+
+  c = vol->add_subcommand("list", "List the volumes of the environment");
+  c->callback([&] { action = [&](Context& ctx) { return VolumeList(ctx); }; });
+
+  c = vol->add_subcommand("ls", "List a directory of a volume (type, size, mtime, name)");
+  c->add_option("VOL", a.vol, "volume name")->required();
+  c->add_option("PATH", a.path, "directory or file in the volume (default /)");
+  c->callback([&] { action = [&](Context& ctx) { return VolumeLs(ctx, a.vol, a.path); }; });
+
+  c = vol->add_subcommand("put", "Upload a local file or directory as one new version");
+  c->add_option("VOL", a.vol, "volume name")->required();
+  c->add_option("LOCAL", a.local, "local file or directory ('-' reads stdin)")->required();
+  c->add_option("REMOTE", a.path,
+                "destination in the volume (default /; a trailing / appends LOCAL's name)");
+  c->add_flag("-f,--force", a.force, "overwrite existing files in the volume");
+  c->callback([&] {
+    action = [&](Context& ctx) {
+      return VolumePut(ctx, a.vol, PutRequest{a.local, a.path, a.force});
+    };
+  });
+
+  c = vol->add_subcommand("get", "Download a file or directory from the latest version");
+  c->add_option("VOL", a.vol, "volume name")->required();
+  c->add_option("REMOTE", a.path, "file or directory in the volume")->required();
+  c->add_option("LOCAL", a.local,
+                "destination (default .; an existing directory receives the item; '-' streams "
+                "a file to stdout)");
+  c->add_flag("-f,--force", a.force, "overwrite existing local files");
+  c->callback([&] {
+    action = [&](Context& ctx) {
+      return VolumeGet(ctx, a.vol, GetRequest{a.path, a.local, a.force});
+    };
+  });
+
+  c = vol->add_subcommand("rm", "Remove a file or directory (one new version)");
+  c->add_option("VOL", a.vol, "volume name")->required();
+  c->add_option("PATH", a.path, "path in the volume")->required();
+  c->add_flag("-r,--recursive", a.recursive, "remove a non-empty directory and its contents");
+  c->callback(
+      [&] { action = [&](Context& ctx) { return VolumeRm(ctx, a.vol, a.path, a.recursive); }; });
+
+  c = vol->add_subcommand("cp", "Copy files or directories within a volume (one new version)");
+  c->add_option("VOL", a.vol, "volume name")->required();
+  c->add_option("SRC... DST", a.paths, "sources, then the destination")->required();
+  c->add_flag("-r,--recursive", a.recursive, "accepted for compatibility; directories always copy");
+  c->add_flag("-f,--force", a.force, "overwrite existing files");
+  c->callback(
+      [&] { action = [&](Context& ctx) { return VolumeCp(ctx, a.vol, a.paths, a.force); }; });
+
+  c = vol->add_subcommand("rename", "Rename a volume");
+  c->add_option("OLD", a.vol, "current name")->required();
+  c->add_option("NEW", a.vol2, "new name")->required();
+  c->callback([&] { action = [&](Context& ctx) { return VolumeRename(ctx, a.vol, a.vol2); }; });
+
+  c = vol->add_subcommand("log", "Show the versions of a volume, newest first");
+  c->add_option("VOL", a.vol, "volume name")->required();
+  c->add_option("-n,--limit", a.limit, "show at most N versions");
+  c->callback([&] { action = [&](Context& ctx) { return VolumeLog(ctx, a.vol, a.limit); }; });
+}
+
+void AddEnvironmentCommands(CLI::App& app, Args& a, Action& action) {
+  CLI::App* env = app.add_subcommand("environment", "Manage environments (volume namespaces)");
+  env->require_subcommand(1);
+  env->alias("env");
+
+  CLI::App* c = env->add_subcommand("create", "Create an environment");
+  c->add_option("ENV", a.vol, "environment name")->required();
+  c->callback([&] { action = [&](Context& ctx) { return EnvironmentCreate(ctx, a.vol); }; });
+
+  c = env->add_subcommand("list", "List environments");
+  c->callback([&] { action = [&](Context& ctx) { return EnvironmentList(ctx); }; });
+
+  c = env->add_subcommand("delete", "Delete an environment");
+  c->add_option("ENV", a.vol, "environment name")->required();
+  c->add_flag("-y,--yes", a.yes, "do not ask for confirmation");
+  c->add_flag("--force", a.force, "also delete the volumes it holds");
+  c->callback([&] {
+    action = [&](Context& ctx) { return EnvironmentDelete(ctx, a.vol, a.yes, a.force); };
+  });
+}
+
+int RunParsed(int argc, char** argv) {
+  Args a;
+  Action action;
+  CLI::App app{"snapvol: snapshot volumes for containers", "snapvol"};
+  app.footer(kFooter);
+  app.fallthrough();  // global options may follow the subcommands
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "snapvol 0.1.0");
+  app.add_option("-e,--env", a.global.env,
+                 "environment of the volume (env SNAPVOL_ENV; default main)")
+      ->envname("SNAPVOL_ENV");
+  app.add_option("--store", a.global.store,
+                 "store directory (env SNAPVOL_STORE; default /var/lib/snapvol as root, "
+                 "$XDG_DATA_HOME/snapvol otherwise)")
+      ->envname("SNAPVOL_STORE");
+  app.add_flag("--json", a.global.json, "print listings (list, ls, log) as JSON");
+  AddVolumeCommands(app, a, action);
+  AddEnvironmentCommands(app, a, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (!action) return kExitUsage;
+
+  Context ctx(a.global);
+  Status st = action(ctx);
+  std::cout.flush();
+  if (std::fflush(stdout) != 0 && st.ok()) {
+    st = Status::FromErrno(errno, "cannot write to stdout");
+  }
+  if (!st.ok()) PrintError(st);
+  return ExitCodeFor(st);
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  // The CLI is the outermost adapter: library exceptions (CLI11, JSON,
+  // std::bad_alloc) stop here and become an exit code.
+  try {
+    return RunParsed(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "snapvol: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "snapvol: internal error\n");
+  }
+  return kExitFailed;
+}
+
+}  // namespace snapvol::cli

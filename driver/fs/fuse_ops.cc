@@ -1,0 +1,753 @@
+// The libfuse3 low-level operations of a mount. Entry points only validate,
+// call the View or MountServer and reply; Status becomes errno here (ErrnoOf)
+// and nowhere else.
+#define FUSE_USE_VERSION 314
+
+#include "driver/fs/fuse_ops.h"
+
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "driver/fs/control_json.h"
+#include "driver/fs/posix_error.h"
+
+namespace snapvol::fs {
+
+int ErrnoOf(const core::Status& s) {
+  if (s.ok()) return 0;
+  if (s.sys_errno() != 0) return s.sys_errno();
+  switch (s.code()) {
+    case core::Code::kNotFound:
+      return ENOENT;
+    case core::Code::kAlreadyExists:
+      return EEXIST;
+    case core::Code::kInvalidArgument:
+      return EINVAL;
+    case core::Code::kFailedPrecondition:
+      return EPERM;
+    case core::Code::kResourceExhausted:
+      return ENOSPC;
+    case core::Code::kPermissionDenied:
+      return EACCES;
+    case core::Code::kReadOnly:
+      return EROFS;
+    case core::Code::kAborted:
+      return EAGAIN;
+    case core::Code::kCorruption:
+    case core::Code::kIOError:
+    case core::Code::kUnavailable:
+    case core::Code::kInternal:
+    default:
+      return EIO;
+  }
+}
+
+namespace {
+
+constexpr size_t kMaxWrite = 1 << 20;
+constexpr size_t kControlProbeSize = 64 << 10;
+
+// Invalidations that must wait until the current request has been answered:
+// entries directly under the root while a setxattr on the root holds the
+// root's inode lock (the kernel would deadlock otherwise).
+class AsyncInvalidator {
+ public:
+  explicit AsyncInvalidator(fuse_session* se) : se_(se), thread_([this] { Run(); }) {}
+  ~AsyncInvalidator() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Add(std::vector<std::pair<Ino, std::string>> entries) {
+    if (entries.empty()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& e : entries) queue_.push_back(std::move(e));
+    cv_.notify_all();
+  }
+  // Waits until everything queued so far was delivered.
+  void Drain() {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_cv_.wait(lock, [this] { return queue_.empty() && !busy_; });
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty() && stop_) return;
+      auto e = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      fuse_lowlevel_notify_inval_entry(se_, e.first, e.second.data(), e.second.size());
+      lock.lock();
+      busy_ = false;
+      if (queue_.empty()) idle_cv_.notify_all();
+    }
+  }
+  fuse_session* se_;
+  std::mutex mu_;
+  std::condition_variable cv_, idle_cv_;
+  std::deque<std::pair<Ino, std::string>> queue_;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+struct Session {
+  MountServer* server = nullptr;
+  fuse_session* se = nullptr;
+  std::unique_ptr<AsyncInvalidator> async;
+};
+
+Session* S(fuse_req_t req) { return static_cast<Session*>(fuse_req_userdata(req)); }
+View& V(fuse_req_t req) { return S(req)->server->view(); }
+
+Cred CredOf(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  return Cred(ctx->uid, ctx->gid, [req]() {
+    std::vector<uint32_t> out;
+    gid_t list[256];
+    int n = fuse_req_getgroups(req, 256, list);
+    for (int i = 0; i < n && i < 256; ++i) out.push_back(list[i]);
+    return out;
+  });
+}
+
+mode_t TypeBits(NodeType t) {
+  switch (t) {
+    case NodeType::kDir:
+      return S_IFDIR;
+    case NodeType::kSymlink:
+      return S_IFLNK;
+    case NodeType::kFifo:
+      return S_IFIFO;
+    case NodeType::kSocket:
+      return S_IFSOCK;
+    case NodeType::kCharDevice:
+      return S_IFCHR;
+    case NodeType::kBlockDevice:
+      return S_IFBLK;
+    case NodeType::kFile:
+      break;
+  }
+  return S_IFREG;
+}
+
+void FillStat(const EntryOut& o, struct stat* st) {
+  std::memset(st, 0, sizeof(*st));
+  st->st_ino = o.ino;
+  st->st_mode = TypeBits(o.type) | o.attr.mode;
+  st->st_nlink = o.nlink;
+  st->st_uid = o.attr.uid;
+  st->st_gid = o.attr.gid;
+  st->st_size = static_cast<off_t>(o.attr.size);
+  st->st_blksize = 1 << 20;
+  st->st_blocks = static_cast<blkcnt_t>((o.attr.size + 511) / 512);
+  st->st_rdev = static_cast<dev_t>(o.attr.rdev);
+  auto ts = [](int64_t ns) {
+    struct timespec t;
+    t.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    t.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    if (t.tv_nsec < 0) {
+      t.tv_nsec += 1'000'000'000;
+      --t.tv_sec;
+    }
+    return t;
+  };
+  st->st_atim = ts(o.attr.atime_ns);
+  st->st_mtim = ts(o.attr.mtime_ns);
+  st->st_ctim = ts(o.attr.ctime_ns);
+}
+
+fuse_entry_param EntryParam(const EntryOut& o) {
+  fuse_entry_param e;
+  std::memset(&e, 0, sizeof(e));
+  e.ino = o.ino;
+  e.generation = 0;
+  FillStat(o, &e.attr);
+  e.attr_timeout = o.attr_timeout;
+  e.entry_timeout = o.entry_timeout;
+  return e;
+}
+
+void ReplyEntry(fuse_req_t req, const Result<EntryOut>& r) {
+  if (!r.ok()) {
+    fuse_reply_err(req, ErrnoOf(r.status()));
+    return;
+  }
+  fuse_entry_param e = EntryParam(*r);
+  if (fuse_reply_entry(req, &e) != 0) {
+    // The kernel did not take the reference (e.g. interrupted).
+    V(req).Forget(r->ino, 1);
+  }
+}
+
+void ReplyAttr(fuse_req_t req, const Result<EntryOut>& r) {
+  if (!r.ok()) {
+    fuse_reply_err(req, ErrnoOf(r.status()));
+    return;
+  }
+  struct stat st;
+  FillStat(*r, &st);
+  fuse_reply_attr(req, &st, r->attr_timeout);
+}
+
+void ReplyStatus(fuse_req_t req, const core::Status& s) { fuse_reply_err(req, ErrnoOf(s)); }
+
+Handle* H(fuse_file_info* fi) { return reinterpret_cast<Handle*>(fi->fh); }
+
+// Delivers kernel invalidations after a reload. `async_root` queues the
+// entries directly under the root instead of delivering them now (the
+// caller holds the root's inode lock).
+void Deliver(Session* s, Invalidations inv, bool async_root) {
+  std::vector<std::pair<Ino, std::string>> later;
+  for (auto& [parent, name] : inv.entries) {
+    if (async_root && parent == kRootIno) {
+      later.emplace_back(parent, std::move(name));
+      continue;
+    }
+    fuse_lowlevel_notify_inval_entry(s->se, parent, name.data(), name.size());
+  }
+  for (Ino ino : inv.inodes) fuse_lowlevel_notify_inval_inode(s->se, ino, 0, 0);
+  s->async->Add(std::move(later));
+}
+
+// ---------------------------------------------------------------------------
+
+void OpInit(void* userdata, fuse_conn_info* conn) {
+  unsigned want = FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
+                  FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_PARALLEL_DIROPS |
+                  FUSE_CAP_ASYNC_READ | FUSE_CAP_EXPORT_SUPPORT;
+  conn->want |= want & conn->capable;
+  // Our attributes change only through this mount or an explicit reload
+  // (which invalidates), so the kernel need not drop cached pages when it
+  // sees a new mtime; the kernel clears setuid bits itself via setattr.
+  conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_WRITEBACK_CACHE |
+                  FUSE_CAP_SPLICE_READ);
+  conn->max_write = kMaxWrite;
+  conn->max_read = kMaxWrite;
+  conn->max_readahead = kMaxWrite;
+  conn->time_gran = 1;
+  (void)userdata;
+}
+
+void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  ReplyEntry(req, V(req).Lookup(parent, name, CredOf(req)));
+}
+
+void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  V(req).Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) V(req).Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  ReplyAttr(req, V(req).GetAttr(ino));
+}
+
+void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  SetAttrIn in;
+  if (to_set & FUSE_SET_ATTR_MODE) in.mode = attr->st_mode & 07777;
+  if (to_set & FUSE_SET_ATTR_UID) in.uid = attr->st_uid;
+  if (to_set & FUSE_SET_ATTR_GID) in.gid = attr->st_gid;
+  if (to_set & FUSE_SET_ATTR_SIZE) in.size = static_cast<uint64_t>(attr->st_size);
+  if (to_set & FUSE_SET_ATTR_ATIME) {
+    in.atime_ns = attr->st_atim.tv_sec * 1'000'000'000LL + attr->st_atim.tv_nsec;
+  }
+  if (to_set & FUSE_SET_ATTR_MTIME) {
+    in.mtime_ns = attr->st_mtim.tv_sec * 1'000'000'000LL + attr->st_mtim.tv_nsec;
+  }
+  in.atime_now = (to_set & FUSE_SET_ATTR_ATIME_NOW) != 0;
+  in.mtime_now = (to_set & FUSE_SET_ATTR_MTIME_NOW) != 0;
+  in.via_handle = fi != nullptr;
+  ReplyAttr(req, V(req).SetAttr(ino, in, CredOf(req)));
+}
+
+void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
+  Result<std::string> r = V(req).ReadLink(ino);
+  if (!r.ok()) {
+    fuse_reply_err(req, ErrnoOf(r.status()));
+    return;
+  }
+  fuse_reply_readlink(req, r->c_str());
+}
+
+void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  ReplyEntry(req, V(req).Mknod(parent, name, mode, rdev, CredOf(req)));
+}
+
+void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  ReplyEntry(req, V(req).Mkdir(parent, name, mode, CredOf(req)));
+}
+
+void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  ReplyStatus(req, V(req).Unlink(parent, name, CredOf(req)));
+}
+
+void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  ReplyStatus(req, V(req).Rmdir(parent, name, CredOf(req)));
+}
+
+void OpSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
+  ReplyEntry(req, V(req).Symlink(parent, name, link, CredOf(req)));
+}
+
+void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+              const char* newname, unsigned int flags) {
+  ReplyStatus(req, V(req).Rename(parent, name, newparent, newname, flags, CredOf(req)));
+}
+
+void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
+  ReplyEntry(req, V(req).Link(ino, newparent, newname, CredOf(req)));
+}
+
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Result<OpenOut> r = V(req).Open(ino, fi->flags, CredOf(req));
+  if (!r.ok()) {
+    fuse_reply_err(req, ErrnoOf(r.status()));
+    return;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(r->handle);
+  fi->keep_cache = r->keep_cache ? 1 : 0;
+  if (fuse_reply_open(req, fi) != 0) V(req).Release(r->handle);
+}
+
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+              fuse_file_info* fi) {
+  auto r = V(req).Create(parent, name, mode, fi->flags, CredOf(req));
+  if (!r.ok()) {
+    fuse_reply_err(req, ErrnoOf(r.status()));
+    return;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(r->second.handle);
+  fi->keep_cache = 1;
+  fuse_entry_param e = EntryParam(r->first);
+  if (fuse_reply_create(req, &e, fi) != 0) {
+    V(req).Release(r->second.handle);
+    V(req).Forget(r->first.ino, 1);
+  }
+}
+
+void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  std::vector<Segment> segs;
+  core::Status s = V(req).Read(H(fi), static_cast<uint64_t>(off), size, &segs);
+  if (!s.ok()) {
+    fuse_reply_err(req, ErrnoOf(s));
+    return;
+  }
+  if (segs.empty()) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
+  const size_t n = segs.size();
+  void* mem = std::malloc(sizeof(fuse_bufvec) + n * sizeof(fuse_buf));
+  auto* bv = static_cast<fuse_bufvec*>(mem);
+  std::memset(bv, 0, sizeof(fuse_bufvec) + n * sizeof(fuse_buf));
+  bv->count = n;
+  for (size_t i = 0; i < n; ++i) {
+    fuse_buf& b = bv->buf[i];
+    b.size = segs[i].len;
+    if (segs[i].fd >= 0) {
+      b.flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY);
+      b.fd = segs[i].fd;
+      b.pos = static_cast<off_t>(segs[i].pos);
+    } else {
+      b.mem = const_cast<char*>(segs[i].mem);
+    }
+  }
+  fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+  std::free(mem);
+}
+
+void OpWriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
+  const size_t size = fuse_buf_size(in);
+  Result<size_t> r = V(req).Write(H(fi), static_cast<uint64_t>(off), [&](int fd) -> Result<size_t> {
+    fuse_bufvec out = FUSE_BUFVEC_INIT(size);
+    out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    out.buf[0].fd = fd;
+    out.buf[0].pos = off;
+    ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
+    if (n < 0) return core::Status::FromErrno(static_cast<int>(-n), "writing the upper file");
+    return static_cast<size_t>(n);
+  });
+  if (!r.ok()) {
+    fuse_reply_err(req, ErrnoOf(r.status()));
+    return;
+  }
+  fuse_reply_write(req, *r);
+}
+
+void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  V(req).Release(H(fi));
+  fuse_reply_err(req, 0);
+}
+
+void OpFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+  ReplyStatus(req, V(req).Fsync(H(fi), datasync != 0));
+}
+
+void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Result<Handle*> r = V(req).OpenDir(ino, CredOf(req));
+  if (!r.ok()) {
+    fuse_reply_err(req, ErrnoOf(r.status()));
+    return;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(*r);
+  if (fuse_reply_open(req, fi) != 0) V(req).ReleaseDir(*r);
+}
+
+void DoReaddir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
+  std::string buf(size, '\0');
+  size_t used = 0;
+  core::Status s =
+      V(req).ReadDir(H(fi), static_cast<uint64_t>(off), plus, [&](const DirEntryOut& e) -> bool {
+        size_t need;
+        if (plus) {
+          fuse_entry_param p;
+          if (e.plus) {
+            p = EntryParam(*e.plus);
+          } else {
+            std::memset(&p, 0, sizeof(p));
+            p.attr.st_ino = e.ino;
+            p.attr.st_mode = TypeBits(e.type);
+          }
+          need = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &p,
+                                        static_cast<off_t>(e.next_off));
+        } else {
+          struct stat st;
+          std::memset(&st, 0, sizeof(st));
+          st.st_ino = e.ino;
+          st.st_mode = TypeBits(e.type);
+          need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st,
+                                   static_cast<off_t>(e.next_off));
+        }
+        if (need > size - used) return false;
+        used += need;
+        return true;
+      });
+  if (!s.ok() && used == 0) {
+    fuse_reply_err(req, ErrnoOf(s));
+    return;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void OpReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  DoReaddir(req, size, off, fi, false);
+}
+
+void OpReaddirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  DoReaddir(req, size, off, fi, true);
+}
+
+void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  V(req).ReleaseDir(H(fi));
+  fuse_reply_err(req, 0);
+}
+
+void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+  if (ino == kRootIno && !V(req).read_only()) {
+    // `sync MOUNTPOINT`: fsync of the mount root commits (S3). Opening the
+    // root needed only read access, so any user of the mount can commit.
+    Result<CommitInfo> r = S(req)->server->Commit(CommitTrigger::kExplicit);
+    ReplyStatus(req, r.status());
+    return;
+  }
+  ReplyStatus(req, V(req).SyncJournal());
+}
+
+void OpStatfs(fuse_req_t req, fuse_ino_t) {
+  Result<StatFsOut> r = V(req).StatFs();
+  if (!r.ok()) {
+    fuse_reply_err(req, ErrnoOf(r.status()));
+    return;
+  }
+  struct statvfs st;
+  std::memset(&st, 0, sizeof(st));
+  st.f_bsize = r->block_size;
+  st.f_frsize = r->block_size;
+  st.f_blocks = r->blocks;
+  st.f_bfree = r->blocks_free;
+  st.f_bavail = r->blocks_avail;
+  st.f_files = r->files;
+  st.f_ffree = r->files_free;
+  st.f_favail = r->files_free;
+  st.f_namemax = r->name_max;
+  fuse_reply_statfs(req, &st);
+}
+
+bool IsControl(fuse_ino_t ino, const char* name) {
+  return ino == kRootIno && std::strncmp(name, kXattrPrefix, std::strlen(kXattrPrefix)) == 0;
+}
+
+void ReplyXattrValue(fuse_req_t req, const std::string& value, size_t size) {
+  if (size == 0) {
+    fuse_reply_xattr(req, value.size());
+  } else if (value.size() > size) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, value.data(), value.size());
+  }
+}
+
+// Control attributes on the root (docs/mount.md "Control"). Allowed for any
+// user who may read the root.
+void ControlSet(fuse_req_t req, const char* name) {
+  Session* s = S(req);
+  core::Status access = s->server->view().Access(kRootIno, kMayRead, CredOf(req));
+  if (!access.ok()) {
+    ReplyStatus(req, access);
+    return;
+  }
+  if (std::strcmp(name, kXattrCommit) == 0) {
+    ReplyStatus(req, s->server->Commit(CommitTrigger::kExplicit).status());
+  } else if (std::strcmp(name, kXattrReload) == 0) {
+    Result<Invalidations> inv = s->server->Reload();
+    if (!inv.ok()) {
+      ReplyStatus(req, inv.status());
+      return;
+    }
+    // The caller holds the root's inode lock until we answer: entries under
+    // the root are invalidated right after (their entry timeout is short).
+    Deliver(s, std::move(*inv), /*async_root=*/true);
+    fuse_reply_err(req, 0);
+  } else {
+    fuse_reply_err(req, EPERM);
+  }
+}
+
+void ControlGet(fuse_req_t req, const char* name, size_t size) {
+  Session* s = S(req);
+  core::Status access = s->server->view().Access(kRootIno, kMayRead, CredOf(req));
+  if (!access.ok()) {
+    ReplyStatus(req, access);
+    return;
+  }
+  std::string value;
+  if (std::strcmp(name, kXattrVersion) == 0) {
+    value = std::to_string(s->server->view().base_version());
+  } else if (std::strcmp(name, kXattrStatus) == 0) {
+    s->async->Drain();
+    value = s->server->StatusJson();
+    if (size == 0) {
+      fuse_reply_xattr(req, std::max(value.size(), kControlProbeSize));
+      return;
+    }
+  } else if (std::strcmp(name, kXattrCommit) == 0 || std::strcmp(name, kXattrReload) == 0) {
+    // A read of these runs the action and returns its result as JSON; used
+    // by the CLI because getxattr holds no inode lock (docs/mount.md). A
+    // size probe only answers the size bound, without acting.
+    if (size == 0) {
+      fuse_reply_xattr(req, kControlProbeSize);
+      return;
+    }
+    if (std::strcmp(name, kXattrCommit) == 0) {
+      Result<CommitInfo> r = s->server->Commit(CommitTrigger::kExplicit);
+      if (!r.ok()) {
+        ReplyStatus(req, r.status());
+        return;
+      }
+      value = EncodeCommitInfo(*r);
+    } else {
+      Result<Invalidations> inv = s->server->Reload();
+      if (!inv.ok()) {
+        ReplyStatus(req, inv.status());
+        return;
+      }
+      s->async->Drain();
+      Deliver(s, std::move(*inv), /*async_root=*/false);
+      value = std::to_string(s->server->view().base_version());
+    }
+  } else {
+    fuse_reply_err(req, ENODATA);
+    return;
+  }
+  ReplyXattrValue(req, value, size);
+}
+
+void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+                int flags) {
+  if (IsControl(ino, name)) {
+    ControlSet(req, name);
+    return;
+  }
+  ReplyStatus(req, V(req).SetXattr(ino, name, std::string(value, size), flags, CredOf(req)));
+}
+
+void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  if (IsControl(ino, name)) {
+    ControlGet(req, name, size);
+    return;
+  }
+  Result<std::string> r = V(req).GetXattr(ino, name, CredOf(req));
+  if (!r.ok()) {
+    fuse_reply_err(req, ErrnoOf(r.status()));
+    return;
+  }
+  ReplyXattrValue(req, *r, size);
+}
+
+void OpListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  Result<std::vector<std::string>> r = V(req).ListXattr(ino, CredOf(req));
+  if (!r.ok()) {
+    fuse_reply_err(req, ErrnoOf(r.status()));
+    return;
+  }
+  std::string out;
+  for (const std::string& n : *r) {
+    out += n;
+    out.push_back('\0');
+  }
+  ReplyXattrValue(req, out, size);
+}
+
+void OpRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  if (IsControl(ino, name)) {
+    fuse_reply_err(req, EPERM);
+    return;
+  }
+  ReplyStatus(req, V(req).RemoveXattr(ino, name, CredOf(req)));
+}
+
+void OpAccess(fuse_req_t req, fuse_ino_t ino, int mask) {
+  ReplyStatus(req, V(req).Access(ino, mask, CredOf(req)));
+}
+
+fuse_lowlevel_ops MakeOps() {
+  fuse_lowlevel_ops ops;
+  std::memset(&ops, 0, sizeof(ops));
+  ops.init = OpInit;
+  ops.lookup = OpLookup;
+  ops.forget = OpForget;
+  ops.forget_multi = OpForgetMulti;
+  ops.getattr = OpGetattr;
+  ops.setattr = OpSetattr;
+  ops.readlink = OpReadlink;
+  ops.mknod = OpMknod;
+  ops.mkdir = OpMkdir;
+  ops.unlink = OpUnlink;
+  ops.rmdir = OpRmdir;
+  ops.symlink = OpSymlink;
+  ops.rename = OpRename;
+  ops.link = OpLink;
+  ops.open = OpOpen;
+  ops.create = OpCreate;
+  ops.read = OpRead;
+  ops.write_buf = OpWriteBuf;
+  ops.flush = OpFlush;
+  ops.release = OpRelease;
+  ops.fsync = OpFsync;
+  ops.opendir = OpOpendir;
+  ops.readdir = OpReaddir;
+  ops.readdirplus = OpReaddirplus;
+  ops.releasedir = OpReleasedir;
+  ops.fsyncdir = OpFsyncdir;
+  ops.statfs = OpStatfs;
+  ops.setxattr = OpSetxattr;
+  ops.getxattr = OpGetxattr;
+  ops.listxattr = OpListxattr;
+  ops.removexattr = OpRemovexattr;
+  ops.access = OpAccess;
+  return ops;
+}
+
+// Raises the kernel's readahead for this mount's backing device (FUSE
+// defaults to 128 KiB), so sequential reads arrive in max_read requests.
+// The device number comes from mountinfo: a stat() of the mountpoint would
+// wait for our own (not yet running) session loop.
+void TuneReadahead(const std::string& mountpoint) {
+  std::ifstream info("/proc/self/mountinfo");
+  std::string line, dev;
+  while (std::getline(info, line)) {
+    std::istringstream in(line);
+    std::string id, parent, majmin, root, mp;
+    in >> id >> parent >> majmin >> root >> mp;
+    if (mp == mountpoint) dev = majmin;  // the last (topmost) mount wins
+  }
+  if (dev.empty()) return;
+  std::ofstream f("/sys/class/bdi/" + dev + "/read_ahead_kb");
+  if (f) f << (kMaxWrite >> 10) * 4;
+}
+
+}  // namespace
+
+core::Status ServeFuse(MountServer& server, const std::function<void()>& ready) {
+  const MountOptions& o = server.options();
+  std::string opts = "allow_other,fsname=" + server.fsname() +
+                     ",subtype=snapvol,max_read=" + std::to_string(kMaxWrite);
+  if (o.read_only) opts += ",ro";
+  std::vector<std::string> argv_s = {"snapvol", "-o", opts};
+  // SNAPVOL_FUSE_DEBUG=1 logs every request (libfuse -d) to the server log.
+  if (const char* d = std::getenv("SNAPVOL_FUSE_DEBUG"); d != nullptr && *d == '1') {
+    argv_s.push_back("-d");
+  }
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+
+  static const fuse_lowlevel_ops ops = MakeOps();
+  Session session;
+  session.server = &server;
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), &session);
+  if (se == nullptr) return core::Status::Internal("fuse_session_new failed");
+  session.se = se;
+  if (fuse_set_signal_handlers(se) != 0) {
+    fuse_session_destroy(se);
+    return core::Status::Internal("cannot install signal handlers");
+  }
+  if (fuse_session_mount(se, o.mountpoint.c_str()) != 0) {
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    return core::Status::FromErrno(EIO, "mounting FUSE at " + o.mountpoint);
+  }
+  session.async = std::make_unique<AsyncInvalidator>(se);
+  TuneReadahead(o.mountpoint);
+  ready();
+  server.StartBackground();
+
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(cfg, 0);
+  fuse_loop_cfg_set_max_threads(cfg, 64);
+  fuse_loop_cfg_set_idle_threads(cfg, 8);
+  int rc = fuse_session_loop_mt(se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+
+  server.StopBackground();
+  session.async.reset();
+  fuse_session_unmount(se);
+  fuse_remove_signal_handlers(se);
+  fuse_session_destroy(se);
+  if (rc != 0 && rc != -ENODEV && rc != ENODEV) {
+    // A signal ends the loop with its number; that is a normal stop.
+    if (rc < 0) return core::Status::FromErrno(-rc, "serving FUSE");
+  }
+  return core::Status::Ok();
+}
+
+}  // namespace snapvol::fs

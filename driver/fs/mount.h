@@ -1,0 +1,112 @@
+// The mount API the CLI (and later the CSI driver and OCI hook) calls.
+// docs/mount.md describes the design; this header is the contract.
+//
+//   Mount       starts a mount server (a libfuse3 low-level server showing
+//               the volume's newest commit, or a pinned version, over a
+//               private node-local write layer) and returns once the mount
+//               is ready or with the server's startup error.
+//   Unmount     commits what is pending (reporting a failure), unmounts and
+//               waits for the server to exit (it commits anything left).
+//   CommitMount / ReloadMount / StatusOf talk to a running mount through
+//               its root's extended attributes (user.snapvol.*), exactly as a
+//               program inside a container can.
+//   Recover     commits the journals of crashed mount servers (S9).
+//
+// Mount() starts the server as a fresh process (fork + exec of the
+// `snapvol-mount` server binary, found as described at server_binary), so a
+// caller's open store, threads or locks never leak into it; the server runs
+// in its own session, re-parented to init.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "driver/core/result.h"
+
+namespace snapvol::fs {
+
+using core::Result;
+using core::Status;
+
+struct MountOptions {
+  std::string store;  // store spec (directory of the embedded store)
+  std::string environment = "main";
+  std::string volume;
+  std::string mountpoint;                           // an existing directory
+  std::string state_dir;                            // node-local state; "" = DefaultStateDir(store)
+  std::chrono::milliseconds commit_interval{5000};  // background commits; 0 = off
+  bool read_only = false;
+  uint64_t version = 0;     // 0 = newest; N pins version N (implies read_only)
+  bool foreground = false;  // serve in this process until unmounted
+  // The server executable for background mounts. "" = $SNAPVOL_MOUNT_SERVER,
+  // else `snapvol-mount` next to the running executable, else on $PATH.
+  std::string server_binary;
+  // Commit author details (the CSI driver and hook fill these in).
+  std::string author_tool = "mount";
+  std::string pod, pod_namespace, container;
+};
+
+// The result of a commit made by a mount.
+struct CommitInfo {
+  uint64_t version = 0;   // the version that landed, or the head if nothing was pending
+  bool empty = true;      // nothing was pending; no version was created
+  uint64_t changes = 0;   // operations in the change set
+  uint64_t deferred = 0;  // files left for the next commit (being written meanwhile)
+  int attempts = 0;       // compare-and-swap attempts
+  int64_t time_ns = 0;    // when it finished
+  std::string trigger;    // explicit, background, final
+};
+
+struct MountStatus {
+  std::string volume, environment, store, mountpoint, state_dir, mount_id;
+  uint64_t version = 0;  // base version shown by the mount
+  bool read_only = false;
+  bool pinned = false;   // mounted with --version
+  uint64_t pending = 0;  // changes not yet committed
+  int64_t commit_interval_ms = 0;
+  int pid = 0;
+  uint64_t inodes = 0, inode_limit = 0;
+  uint64_t commits = 0, reloads = 0;
+  // The last commit attempt, if any.
+  bool has_last_commit = false;
+  bool last_commit_ok = false;
+  std::string last_commit_error;
+  CommitInfo last_commit;
+};
+
+struct RecoveredMount {
+  std::string mount_id, environment, volume, mountpoint;
+  bool committed = false;
+  CommitInfo commit;
+  std::string error;  // why it could not be recovered (left in place)
+};
+struct RecoverReport {
+  std::vector<RecoveredMount> mounts;
+};
+
+// <store>/state for the embedded store.
+std::string DefaultStateDir(const std::string& store);
+
+Status Mount(const MountOptions& options);
+// The body of the server process: serves `options` (already validated by
+// Mount) until unmounted, reporting startup success or failure on
+// `ready_fd` (-1: none). Returns the process exit code. Used by the
+// snapvol-mount binary and by foreground mounts.
+int RunMountServer(const MountOptions& options, int ready_fd);
+Status Unmount(const std::string& mountpoint);
+Result<CommitInfo> CommitMount(const std::string& mountpoint);
+Status ReloadMount(const std::string& mountpoint);
+Result<MountStatus> StatusOf(const std::string& mountpoint);
+Result<RecoverReport> Recover(const std::string& store, const std::string& state_dir);
+
+// Control attribute names on a mount root (docs/mount.md "Control").
+inline constexpr char kXattrCommit[] = "user.snapvol.commit";
+inline constexpr char kXattrReload[] = "user.snapvol.reload";
+inline constexpr char kXattrVersion[] = "user.snapvol.version";
+inline constexpr char kXattrStatus[] = "user.snapvol.status";
+inline constexpr char kXattrPrefix[] = "user.snapvol.";
+
+}  // namespace snapvol::fs

@@ -1,0 +1,303 @@
+#include "driver/fs/mount_server.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "driver/fs/control_json.h"
+#include "driver/fs/posix_error.h"
+#include "driver/fs/recovery.h"
+#include "driver/fs/state_layout.h"
+
+namespace snapvol::fs {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+// Sizes of the per-mount caches.
+constexpr size_t kTreeCacheBytes = 64 << 20;
+constexpr size_t kChunkCacheFiles = 512;
+constexpr size_t kChunkCacheBytes = 128 << 20;
+// How long a file open for writing must go unwritten before an explicit
+// commit takes it, and how long one commit waits for that in total.
+constexpr int64_t kQuietNs = 200'000'000;
+constexpr int64_t kQuietDeadlineNs = 1'000'000'000;
+
+std::string NewMountId() {
+  std::random_device rd;
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 16; ++i) id.push_back(kHex[rd() & 0xf]);
+  return id;
+}
+
+const char* TriggerName(CommitTrigger t) {
+  switch (t) {
+    case CommitTrigger::kExplicit:
+      return "explicit";
+    case CommitTrigger::kBackground:
+      return "background";
+    case CommitTrigger::kFinal:
+      return "final";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string DefaultStateDir(const std::string& store) {
+  std::string s = store;
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s + "/state";
+}
+
+Result<std::unique_ptr<MountServer>> MountServer::Open(const MountOptions& options) {
+  std::unique_ptr<MountServer> s(new MountServer(options));
+  MountOptions& o = s->options_;
+  if (o.version != 0) o.read_only = true;
+  if (o.state_dir.empty()) o.state_dir = DefaultStateDir(o.store);
+  core::Env* env = core::Env::Default();
+  ASSIGN_OR_RETURN(s->store_, store::OpenStore(o.store, env));
+  s->engine_ = std::make_unique<volume::Engine>(s->store_.get(), env);
+
+  // Anything a crashed server of this node left behind lands first, so
+  // this mount shows it (S9).
+  Result<RecoverReport> recovered = RecoverMounts(*s->engine_, o.state_dir);
+  if (!recovered.ok()) {
+    std::fprintf(stderr, "snapvol mount: recovery failed: %s\n",
+                 recovered.status().ToString().c_str());
+  }
+
+  ASSIGN_OR_RETURN(s->volume_, s->engine_->GetVolume(o.environment, o.volume));
+  volume::Snapshot snap;
+  if (o.version != 0) {
+    ASSIGN_OR_RETURN(snap, s->engine_->AtVersion(s->volume_, o.version));
+  } else {
+    ASSIGN_OR_RETURN(snap, s->engine_->Head(s->volume_));
+  }
+
+  s->mount_id_ = NewMountId();
+  ViewOptions vo;
+  vo.read_only = o.read_only;
+  vo.inode_limit = s->volume_.inode_limit;
+  if (!o.read_only) {
+    const StateLayout state(o.state_dir);
+    s->mount_dir_ = state.MountDir(s->mount_id_);
+    const MountDirLayout layout(s->mount_dir_);
+    RETURN_IF_ERROR(env->CreateDirs(layout.DataDir()));
+    ASSIGN_OR_RETURN(s->lock_, env->TryLockFile(layout.LockFile()));
+    MountInfo info;
+    info.id = s->mount_id_;
+    info.store = o.store;
+    info.environment = o.environment;
+    info.volume = o.volume;
+    info.volume_id = s->volume_.id;
+    info.mountpoint = o.mountpoint;
+    info.pid = static_cast<int>(::getpid());
+    info.base_version = snap.version;
+    info.read_only = o.read_only;
+    info.commit_interval_ms = o.commit_interval.count();
+    info.created_ns = env->NowNanos();
+    {
+      ASSIGN_OR_RETURN(std::unique_ptr<core::WritableFile> f,
+                       env->NewWritableFile(layout.InfoFile() + ".tmp"));
+      RETURN_IF_ERROR(f->Append(EncodeMountInfo(info)));
+      RETURN_IF_ERROR(f->Sync());
+      RETURN_IF_ERROR(f->Close());
+      RETURN_IF_ERROR(env->RenameFile(layout.InfoFile() + ".tmp", layout.InfoFile()));
+    }
+    ASSIGN_OR_RETURN(s->journal_, Journal::Open(s->mount_dir_, 1));
+    RETURN_IF_ERROR(env->SyncDir(s->mount_dir_));
+    vo.data_dir = layout.DataDir();
+  }
+  s->trees_ = std::make_unique<TreeCache>(s->store_->objects.get(), kTreeCacheBytes);
+  s->chunks_ =
+      std::make_unique<ChunkCache>(s->store_->objects.get(), kChunkCacheFiles, kChunkCacheBytes);
+  s->view_ = std::make_unique<View>(vo, s->store_->objects.get(), s->trees_.get(), s->chunks_.get(),
+                                    s->journal_.get());
+  RETURN_IF_ERROR(s->view_->Attach(snap));
+  return s;
+}
+
+MountServer::~MountServer() { StopBackground(); }
+
+std::string MountServer::fsname() const {
+  return "snapvol:" + options_.environment + "/" + options_.volume;
+}
+
+Result<CommitInfo> MountServer::Commit(CommitTrigger trigger) {
+  std::lock_guard<std::mutex> control(control_mu_);
+  Result<CommitInfo> r = CommitLocked(trigger);
+  std::lock_guard<std::mutex> lock(status_mu_);
+  has_last_ = true;
+  last_ok_ = r.ok();
+  if (r.ok()) {
+    last_ = *r;
+    last_error_.clear();
+  } else {
+    last_.trigger = TriggerName(trigger);
+    last_.time_ns = core::Env::Default()->NowNanos();
+    last_error_ = r.status().ToString();
+  }
+  return r;
+}
+
+Result<CommitInfo> MountServer::CommitLocked(CommitTrigger trigger) {
+  if (options_.read_only) return PosixError(EROFS, "the mount is read-only");
+  ASSIGN_OR_RETURN(CommitPlan plan, view_->PlanCommit(trigger == CommitTrigger::kFinal));
+  store::ObjectStore* objects = store_->objects.get();
+  std::set<Ino> deferred;
+  std::map<UpperFile*, std::optional<UpperFile::Snap>> snaps;
+  volume::ChangeSet changes;
+  // A file still open for writing may be half way through a rewrite (S5):
+  // background commits leave it for a later commit; explicit ones take it
+  // once it has been quiet for a moment (an application that wrote and then
+  // asked for a commit), but leave it if it keeps being written. The final
+  // commit takes everything.
+  const int64_t deadline = UpperFile::MonotonicNanos() + kQuietDeadlineNs;
+  for (const CommitPlan::Op& op : plan.ops) {
+    if (op.upper == nullptr || snaps.count(op.upper.get()) != 0) continue;
+    std::optional<UpperFile::Snap> taken;
+    for (int attempt = 0; attempt < 4 && !taken; ++attempt) {
+      if (op.upper->writers() > 0 && trigger != CommitTrigger::kFinal &&
+          (trigger == CommitTrigger::kBackground || !op.upper->WaitQuiet(kQuietNs, deadline))) {
+        break;
+      }
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2 << attempt));
+      Result<std::optional<UpperFile::Snap>> snap = op.upper->Snapshot(objects, 1);
+      if (!snap.ok()) {
+        core::Status s = view_->FinishCommit(plan, false, {});
+        (void)s;
+        return snap.status().Annotate("reading a written file");
+      }
+      taken = std::move(*snap);
+    }
+    snaps.emplace(op.upper.get(), std::move(taken));
+  }
+  for (const CommitPlan::Op& op : plan.ops) {
+    if (op.upper != nullptr && !snaps[op.upper.get()]) deferred.insert(op.node);
+  }
+  for (const CommitPlan::Op& op : plan.ops) {
+    if (op.node != 0 && deferred.count(op.node) != 0) continue;
+    volume::ChangeOp c = op.op;
+    if (op.upper != nullptr) {
+      const UpperFile::Snap& snap = *snaps[op.upper.get()];
+      *c.entry.mutable_content() = snap.content;
+      c.entry.set_size(snap.size);
+      changes.add_bytes_written(snap.size);
+    }
+    changes.Add(std::move(c));
+  }
+  volume::CommitOptions opts;
+  opts.author = volume::DefaultAuthor(options_.author_tool);
+  opts.author.set_pod(options_.pod);
+  opts.author.set_pod_namespace(options_.pod_namespace);
+  opts.author.set_container(options_.container);
+  opts.message = std::string(TriggerName(trigger)) + " commit of mount " + options_.mountpoint;
+  Result<volume::CommitResult> result = engine_->Commit(volume_, changes, opts);
+  RETURN_IF_ERROR(view_->FinishCommit(plan, result.ok(), deferred));
+  if (!result.ok()) return result.status();
+  CommitInfo info;
+  info.version = result->version;
+  info.empty = result->empty;
+  info.changes = changes.size();
+  info.deferred = deferred.size();
+  info.attempts = result->attempts;
+  info.time_ns = core::Env::Default()->NowNanos();
+  info.trigger = TriggerName(trigger);
+  if (!result->empty) ++commits_;
+  return info;
+}
+
+Result<Invalidations> MountServer::Reload() {
+  std::lock_guard<std::mutex> control(control_mu_);
+  if (options_.version != 0) {
+    return PosixError(EROFS, "the mount is pinned to version " + std::to_string(options_.version));
+  }
+  ASSIGN_OR_RETURN(volume::Snapshot snap, engine_->Head(volume_));
+  if (snap.version == view_->base_version()) return Invalidations();
+  ASSIGN_OR_RETURN(Invalidations inv, view_->Rebase(snap));
+  ++reloads_;
+  return inv;
+}
+
+MountStatus MountServer::CurrentStatus() {
+  MountStatus s;
+  s.volume = options_.volume;
+  s.environment = options_.environment;
+  s.store = options_.store;
+  s.mountpoint = options_.mountpoint;
+  s.state_dir = options_.state_dir;
+  s.mount_id = mount_id_;
+  s.version = view_->base_version();
+  s.read_only = options_.read_only;
+  s.pinned = options_.version != 0;
+  s.pending = view_->PendingCount();
+  s.commit_interval_ms = options_.commit_interval.count();
+  s.pid = static_cast<int>(::getpid());
+  s.inodes = view_->inodes();
+  s.inode_limit = volume_.inode_limit;
+  s.commits = commits_.load();
+  s.reloads = reloads_.load();
+  std::lock_guard<std::mutex> lock(status_mu_);
+  s.has_last_commit = has_last_;
+  s.last_commit_ok = last_ok_;
+  s.last_commit_error = last_error_;
+  s.last_commit = last_;
+  return s;
+}
+
+std::string MountServer::EncodeStatusJson(const MountStatus& s) { return EncodeMountStatus(s); }
+
+void MountServer::StartBackground() {
+  if (options_.read_only || options_.commit_interval.count() <= 0 || bg_.joinable()) return;
+  bg_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(bg_mu_);
+    while (!stop_) {
+      bg_cv_.wait_for(lock, options_.commit_interval, [this] { return stop_; });
+      if (stop_) break;
+      lock.unlock();
+      if (view_->HasPending()) {
+        Result<CommitInfo> r = Commit(CommitTrigger::kBackground);
+        if (!r.ok()) {
+          std::fprintf(stderr, "snapvol mount: background commit failed: %s\n",
+                       r.status().ToString().c_str());
+        }
+      }
+      lock.lock();
+    }
+  });
+}
+
+void MountServer::StopBackground() {
+  {
+    std::lock_guard<std::mutex> lock(bg_mu_);
+    stop_ = true;
+  }
+  bg_cv_.notify_all();
+  if (bg_.joinable()) bg_.join();
+}
+
+core::Status MountServer::Shutdown() {
+  StopBackground();
+  if (options_.read_only) return core::Status::Ok();
+  Result<CommitInfo> r = Commit(CommitTrigger::kFinal);
+  if (!r.ok()) {
+    return r.status().Annotate("final commit failed; changes stay in " + mount_dir_ +
+                               " for `snapvol recover`");
+  }
+  if (view_->HasPending()) {
+    return core::Status::Unavailable("changes still pending after the final commit; left in " +
+                                     mount_dir_);
+  }
+  journal_.reset();
+  lock_.reset();
+  std::error_code ec;
+  stdfs::remove_all(mount_dir_, ec);
+  return core::Status::Ok();
+}
+
+}  // namespace snapvol::fs

@@ -1,0 +1,102 @@
+// MountServer: one mounted volume — the store and engine, the View, the
+// journal and write layer in the mount's state directory, the background
+// committer, and the commit / reload / status logic that the control
+// attributes and the final commit use. fuse_ops.cc serves it over FUSE.
+//
+// Commit (S3, S5, S6, docs/mount.md): PlanCommit rotates the journal and
+// collects the pending state; written files are chunked from their upper
+// files outside every lock (a file that keeps changing while it is read is
+// deferred to the next commit, never committed torn; background commits
+// also defer files that are open for writing); Engine::Commit lands the
+// change set on the current head; FinishCommit clears what landed. A failed
+// commit leaves everything pending and is retried by the next trigger (S9).
+// Commits and reloads are serialized by control_mu_; file operations keep
+// running meanwhile.
+//
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "driver/core/env.h"
+#include "driver/fs/chunk_cache.h"
+#include "driver/fs/journal.h"
+#include "driver/fs/mount.h"
+#include "driver/fs/tree_cache.h"
+#include "driver/fs/view.h"
+#include "driver/store/store.h"
+#include "driver/volume/engine.h"
+
+namespace snapvol::fs {
+
+enum class CommitTrigger { kExplicit, kBackground, kFinal };
+
+class MountServer {
+ public:
+  // Opens the store, recovers dead mounts of the same state directory,
+  // resolves the volume and snapshot, creates this mount's state directory
+  // (unless read-only) and attaches the view. `options.mountpoint` must be
+  // absolute.
+  static Result<std::unique_ptr<MountServer>> Open(const MountOptions& options);
+  ~MountServer();
+
+  View& view() { return *view_; }
+  const MountOptions& options() const { return options_; }
+  std::string fsname() const;
+  // This mount's state directory ("" for read-only mounts).
+  const std::string& mount_dir() const { return mount_dir_; }
+
+  Result<CommitInfo> Commit(CommitTrigger trigger);
+  // Moves to the newest commit; the caller delivers the invalidations.
+  Result<Invalidations> Reload();
+  MountStatus CurrentStatus();
+  std::string StatusJson() { return EncodeStatusJson(CurrentStatus()); }
+
+  // Background committer (no-op if the interval is 0 or the mount is read-only).
+  void StartBackground();
+  void StopBackground();
+
+  // After the session ended: final commit; on success removes the state
+  // directory, otherwise leaves it for Recover.
+  core::Status Shutdown();
+
+ private:
+  explicit MountServer(MountOptions options) : options_(std::move(options)) {}
+  static std::string EncodeStatusJson(const MountStatus& s);
+  Result<CommitInfo> CommitLocked(CommitTrigger trigger);
+
+  MountOptions options_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<volume::Engine> engine_;
+  volume::VolumeRecord volume_;
+  std::string mount_id_;
+  std::string mount_dir_;
+  std::unique_ptr<core::FileLock> lock_;
+  std::unique_ptr<TreeCache> trees_;
+  std::unique_ptr<ChunkCache> chunks_;
+  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<View> view_;
+
+  std::mutex control_mu_;  // serializes Commit and Reload; before View::mu_
+  std::atomic<uint64_t> commits_{0}, reloads_{0};
+
+  std::mutex status_mu_;  // guards last_*
+  bool has_last_ = false;
+  bool last_ok_ = false;
+  std::string last_error_;
+  CommitInfo last_;
+
+  std::mutex bg_mu_;  // guards stop_
+  std::condition_variable bg_cv_;
+  bool stop_ = false;
+  std::thread bg_;
+};
+
+}  // namespace snapvol::fs

@@ -1,0 +1,113 @@
+// Node: one inode of the mount (file, directory, symlink, special file).
+//
+// A node either mirrors an entry of the mount's base snapshot ("at origin":
+// its attributes come from that entry and nothing about it is stored
+// locally) or holds local state: changed attributes, content in an upper
+// file, a new binding (created, renamed or linked here), or, for a
+// directory, local children. Directories keep the names the mount knows
+// about in `children`: live nodes looked up from the base, local nodes, and
+// whiteouts (names deleted locally). A lookup checks `children` first, then
+// the directory's base tree.
+//
+// All fields are guarded by View::mu_; nodes are owned by the InodeTable.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "driver/core/hash.h"
+#include "driver/fs/file_layout.h"
+#include "driver/fs/upper_file.h"
+#include "snapvol_objects.pb.h"
+
+namespace snapvol::fs {
+
+using Ino = uint64_t;
+inline constexpr Ino kRootIno = 1;
+
+enum class NodeType : uint8_t { kFile, kDir, kSymlink, kFifo, kSocket, kCharDevice, kBlockDevice };
+
+NodeType NodeTypeOf(objects::EntryType t);
+objects::EntryType EntryTypeOf(NodeType t);
+
+struct Attr {
+  uint32_t mode = 0;  // permission bits incl. setuid/setgid/sticky (07777)
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  int64_t atime_ns = 0;
+  uint64_t rdev = 0;
+};
+
+struct Node;
+
+// One name in a directory.
+struct Child {
+  Node* node = nullptr;   // nullptr: a whiteout (deleted here)
+  bool pending = false;   // the name's binding changed since the last commit
+  bool replaced = false;  // the head may hold something else at this name
+  uint64_t seq = 0;       // View change sequence of the last binding change
+};
+
+struct DirState {
+  // The base tree below this directory; nullopt for a directory created
+  // here (nothing below it in any snapshot).
+  std::optional<core::Hash> tree;
+  // Totals of `tree`, for re-publishing a moved directory as one reference.
+  uint64_t subtree_inodes = 0;
+  uint64_t subtree_bytes = 0;
+  // Bumped whenever `tree` changes (reload), so a lookup that fetched from
+  // the old tree without the lock notices.
+  uint64_t tree_gen = 0;
+  std::map<std::string, Child> children;
+};
+
+struct Node {
+  Ino ino = 0;
+  NodeType type = NodeType::kFile;
+  Attr attr;
+  uint64_t link_id = 0;
+  // Fingerprint of the base entry mirrored (at origin), to tell on reload
+  // whether the new snapshot changed it.
+  uint64_t fp = 0;
+
+  // The directory holding the node's first name, and that name; null for
+  // the root and for nodes no longer reachable (unlinked or replaced by a
+  // reload, still open or known to the kernel).
+  Node* parent = nullptr;
+  std::string name;
+  // Further names of a hard-linked node.
+  std::vector<std::pair<Node*, std::string>> more_names;
+
+  uint64_t nlookup = 0;  // kernel references (lookup-count rules, inode_table.h)
+  uint32_t opens = 0;    // open file and directory handles
+  uint32_t writers = 0;  // open handles that may write
+  uint32_t pins = 0;     // View calls using the node while mu_ is released
+
+  bool at_origin = true;       // mirrors the base entry at (parent, name)
+  bool dirty = false;          // attributes/content/xattrs changed since the last commit
+  bool kept = false;           // holds local state itself or below: never dropped before reload
+  bool base_xattrs = false;    // the mirrored base entry has xattrs (fetched on demand)
+  uint64_t seq = 0;            // View change sequence of the last attribute/content change
+  uint64_t journaled_gen = 0;  // journal generation that already has a PUT of its content
+
+  // Local copy of the entry (content, symlink target, xattrs, directory
+  // tree totals) once the node holds local state or is detached; null for a
+  // clean base node, whose entry is read from its parent's tree on demand.
+  std::unique_ptr<objects::Entry> entry;
+  std::shared_ptr<UpperFile> upper;          // FILE: content lives here
+  std::shared_ptr<const FileLayout> layout;  // FILE: base content, while open
+  std::unique_ptr<DirState> dir;             // DIRECTORY
+
+  bool is_dir() const { return type == NodeType::kDir; }
+  size_t names() const { return (parent != nullptr ? 1 : 0) + more_names.size(); }
+};
+
+}  // namespace snapvol::fs

@@ -1,0 +1,28 @@
+// Recovery (S9): commits what crashed mount servers left pending. For every
+// mount directory under <state>/mounts whose lock is not held (its server is
+// gone), the journal generations are replayed in order into a ChangeSet —
+// PUTs of written files take the upper files' current bytes — committed to
+// the volume, and the directory is removed. A directory that cannot be
+// committed (store down, volume deleted) is left for the next attempt and
+// reported.
+#pragma once
+
+#include <string>
+
+#include "driver/core/result.h"
+#include "driver/fs/mount.h"
+#include "driver/volume/change_set.h"
+#include "driver/volume/engine.h"
+
+namespace snapvol::fs {
+
+// Replays the journals of one mount directory into a change set; upper
+// file content is chunked into `objects`. Records naming an upper file that
+// no longer exists are skipped (the file was deleted later).
+Result<volume::ChangeSet> ReplayMountDir(const std::string& mount_dir, store::ObjectStore* objects);
+
+// Recovers every dead mount under `state_dir` except `skip_id`.
+Result<RecoverReport> RecoverMounts(volume::Engine& engine, const std::string& state_dir,
+                                    const std::string& skip_id = "");
+
+}  // namespace snapvol::fs

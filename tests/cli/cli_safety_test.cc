@@ -1,0 +1,137 @@
+// CLI integration tests: get never writes through symlinks, and damaged
+// stores fail loudly without collateral damage.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "cli_harness.h"
+#include "driver/core/hash.h"
+
+namespace snapvol::cli::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
+
+TEST_F(CliTest, GetNeverWritesThroughASymlinkInTheDestination) {
+  Ok({"volume", "create", "v"});
+  MakeDirs(Path("src/d/sub"));
+  WriteFile(Path("src/d/sub/f.txt"), "payload");
+  WriteFile(Path("src/d/g.txt"), "g");
+  Ok({"volume", "put", "v", "src/d", "/d"});
+  MakeDirs(Path("outside"));
+  WriteFile(Path("outside/victim.txt"), "victim");
+
+  // A symlinked directory inside the destination tree.
+  MakeDirs(Path("dest/d"));
+  ASSERT_EQ(::symlink("../../outside", Path("dest/d/sub").c_str()), 0);
+  for (bool force : {false, true}) {
+    std::vector<std::string> args{"volume", "get", "v", "/d", "dest"};
+    if (force) args.push_back("--force");
+    RunResult r = Run(args);
+    EXPECT_EQ(r.code, 1) << Describe(r);
+    EXPECT_THAT(r.err, HasSubstr("local path 'dest/d/sub' is a symlink; refusing to write "
+                                 "through it"));
+  }
+  EXPECT_THAT(ListTree(Path("outside")), ElementsAre("victim.txt"));
+
+  // A symlink where a file would go: not replaced and not followed, even
+  // with --force.
+  MakeDirs(Path("dest2/d"));
+  ASSERT_EQ(::symlink(Path("outside/victim.txt").c_str(), Path("dest2/d/g.txt").c_str()), 0);
+  RunResult r = Run({"volume", "get", "v", "/d", "dest2", "--force"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("'dest2/d/g.txt' is a symlink"));
+  EXPECT_EQ(ReadFile(Path("outside/victim.txt")), "victim");
+  struct stat st {};
+  ASSERT_EQ(::lstat(Path("dest2/d/g.txt").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+
+  // LOCAL named as a (dangling) symlink is not followed either.
+  ASSERT_EQ(::symlink("outside/created-by-get", Path("dangling").c_str()), 0);
+  r = Run({"volume", "get", "v", "/d/g.txt", "dangling", "--force"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_THAT(ListTree(Path("outside")), ElementsAre("victim.txt"));
+
+  // The LOCAL the user typed may itself be a symlink to a directory.
+  MakeDirs(Path("real"));
+  ASSERT_EQ(::symlink("real", Path("via-link").c_str()), 0);
+  Ok({"volume", "get", "v", "/d", "via-link"});
+  EXPECT_EQ(ReadFile(Path("real/d/sub/f.txt")), "payload");
+  EXPECT_THAT(ListTree(Path("outside")), ElementsAre("victim.txt"));
+}
+
+std::string ObjectFile(const std::string& store, const std::string& content) {
+  std::string hex = core::Hash::Of(content).Hex();
+  return store + "/objects/" + hex.substr(0, 2) + "/" + hex.substr(2);
+}
+
+TEST_F(CliTest, CorruptObjectFailsClearlyAndNothingElseIsDamaged) {
+  Ok({"volume", "create", "v"});
+  const std::string a = RandomBytes(64 << 10, 1), b = RandomBytes(64 << 10, 2);
+  MakeDirs(Path("src"));
+  WriteFile(Path("src/a.bin"), a);
+  WriteFile(Path("src/b.bin"), b);
+  WriteFile(Path("src/c.txt"), "inline");
+  Ok({"volume", "put", "v", "src/", "/"});
+
+  const std::string obj = ObjectFile(store(), a);
+  ASSERT_TRUE(Exists(obj)) << obj;
+  ::chmod(obj.c_str(), 0644);
+  int fd = ::open(obj.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  char byte = 0;
+  ASSERT_EQ(::pread(fd, &byte, 1, 1000), 1);
+  byte = static_cast<char>(byte ^ 0x5a);
+  ASSERT_EQ(::pwrite(fd, &byte, 1, 1000), 1);
+  ::close(fd);
+
+  RunResult r = Run({"volume", "get", "v", "/a.bin", "-"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_THAT(r.err, MatchesRegex("(.|\n)*[Cc]orrupt(.|\n)*"));
+  EXPECT_THAT(r.err, HasSubstr("volume 'v' in environment 'main': '/a.bin'"));
+  EXPECT_NE(r.out, a);
+
+  // A directory get fails too, without leaving a.bin or a temporary file.
+  MakeDirs(Path("out"));
+  r = Run({"volume", "get", "v", "/", "out"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  for (const std::string& name : ListTree(Path("out"))) {
+    EXPECT_NE(name, "a.bin");
+    EXPECT_EQ(name.find(".snapvol"), std::string::npos) << name;
+  }
+
+  // Everything else is still readable, and the store still takes commits.
+  EXPECT_TRUE(Run({"volume", "get", "v", "/b.bin", "-"}).out == b);
+  EXPECT_EQ(Run({"volume", "get", "v", "/c.txt", "-"}).out, "inline");
+  EXPECT_EQ(Json({"volume", "ls", "v"}).size(), 3u);
+  WriteFile(Path("d.txt"), "more");
+  Ok({"volume", "put", "v", "d.txt"});
+  EXPECT_EQ(Versions("v"), 2u);
+}
+
+TEST_F(CliTest, MissingObjectFailsClearly) {
+  Ok({"volume", "create", "v"});
+  const std::string a = RandomBytes(100 << 10, 5);
+  WriteFile(Path("a.bin"), a);
+  WriteFile(Path("b.txt"), "b");
+  Ok({"volume", "put", "v", "a.bin"});
+  Ok({"volume", "put", "v", "b.txt"});
+  ASSERT_EQ(::unlink(ObjectFile(store(), a).c_str()), 0);
+
+  RunResult r = Run({"volume", "get", "v", "/a.bin", "a-copy"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("volume 'v' in environment 'main': '/a.bin'"));
+  EXPECT_FALSE(Exists(Path("a-copy")));
+  EXPECT_THAT(ListTree(dir()), ::testing::Not(::testing::Contains(HasSubstr(".snapvol-get"))));
+  EXPECT_EQ(Run({"volume", "get", "v", "/b.txt", "-"}).out, "b");
+}
+
+}  // namespace
+}  // namespace snapvol::cli::testing

@@ -1,0 +1,499 @@
+// Unit tests of the mount's pure parts, without a kernel: the View (overlay
+// lookup, readdir merge, lookup counting), commit planning into a ChangeSet,
+// reload, the journal replay of recovery, driven through MountServer over a
+// real embedded store in a temporary directory.
+#include "driver/fs/view.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "driver/core/names.h"
+#include "driver/fs/mount_server.h"
+#include "driver/fs/recovery.h"
+#include "driver/fs/state_layout.h"
+#include "driver/volume/file_reader.h"
+
+namespace snapvol::fs {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+class ViewTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = stdfs::temp_directory_path() /
+           ("snapvol-view-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    stdfs::remove_all(dir_);
+    stdfs::create_directories(dir_);
+    auto st = store::OpenStore(Store(), core::Env::Default());
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    store_ = std::move(*st);
+    engine_ = std::make_unique<volume::Engine>(store_.get(), core::Env::Default());
+    volume::CreateVolumeOptions vo;
+    vo.inode_limit = 100000;
+    ASSERT_TRUE(engine_->CreateVolume("main", "v", vo).ok());
+  }
+  void TearDown() override {
+    servers_.clear();
+    engine_.reset();
+    store_.reset();
+    stdfs::remove_all(dir_);
+  }
+
+  std::string Store() const { return (dir_ / "store").string(); }
+  std::string State() const { return (dir_ / "state").string(); }
+
+  MountServer& Server(bool read_only = false) {
+    MountOptions o;
+    o.store = Store();
+    o.volume = "v";
+    o.mountpoint = "/unused";
+    o.state_dir = State();
+    o.commit_interval = std::chrono::milliseconds(0);
+    o.read_only = read_only;
+    auto s = MountServer::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    servers_.push_back(std::move(*s));
+    return *servers_.back();
+  }
+
+  // Commits files (path -> content) to the volume directly.
+  void Seed(const std::map<std::string, std::string>& files) {
+    volume::ChangeSet cs;
+    for (const auto& [path, content] : files) {
+      objects::Entry e;
+      e.set_type(objects::FILE);
+      e.set_mode(0644);
+      e.set_size(content.size());
+      e.mutable_content()->set_inline_data(content);
+      ASSERT_TRUE(cs.Put(path, e).ok());
+    }
+    auto vol = engine_->GetVolume("main", "v");
+    auto r = engine_->Commit(*vol, cs, volume::CommitOptions());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  std::optional<std::string> HeadFile(const std::string& path) {
+    auto vol = engine_->GetVolume("main", "v");
+    auto snap = engine_->Head(*vol);
+    auto parts = core::SplitVolumePath(path);
+    auto e = engine_->Lookup(*snap, *parts);
+    if (!e.ok() || !e->has_value() || (*e)->type() != objects::FILE) return std::nullopt;
+    auto r = volume::FileReader::Open(&engine_->objects(), (*e)->content(), (*e)->size());
+    std::string out((*e)->size(), '\0');
+    auto n = (*r)->ReadAt(0, out.size(), out.data());
+    out.resize(*n);
+    return out;
+  }
+
+  static Ino Find(View& v, Ino parent, const std::string& name) {
+    auto r = v.Lookup(parent, name, Cred());
+    return r.ok() ? r->ino : 0;
+  }
+
+  static std::string Read(View& v, Ino ino) {
+    auto h = v.Open(ino, O_RDONLY, Cred());
+    EXPECT_TRUE(h.ok()) << h.status().ToString();
+    std::string out;
+    std::vector<Segment> segs;
+    EXPECT_TRUE(v.Read(h->handle, 0, 1 << 24, &segs).ok());
+    for (const Segment& s : segs) {
+      if (s.fd >= 0) {
+        std::string buf(s.len, '\0');
+        EXPECT_EQ(::pread(s.fd, buf.data(), s.len, static_cast<off_t>(s.pos)),
+                  static_cast<ssize_t>(s.len));
+        out += buf;
+      } else {
+        out.append(s.mem, s.len);
+      }
+    }
+    v.Release(h->handle);
+    return out;
+  }
+
+  static Ino Create(View& v, Ino parent, const std::string& name, const std::string& data) {
+    auto r = v.Create(parent, name, 0644, O_WRONLY | O_CREAT, Cred());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return 0;
+    Write(v, r->second.handle, data);
+    v.Release(r->second.handle);
+    return r->first.ino;
+  }
+
+  static void Write(View& v, Handle* h, const std::string& data, uint64_t off = 0) {
+    auto n = v.Write(h, off, [&](int fd) -> Result<size_t> {
+      ssize_t w = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(off));
+      if (w < 0) return core::Status::FromErrno(errno, "pwrite");
+      return static_cast<size_t>(w);
+    });
+    EXPECT_TRUE(n.ok());
+  }
+
+  static std::set<std::string> List(View& v, Ino dir) {
+    auto h = v.OpenDir(dir, Cred());
+    EXPECT_TRUE(h.ok());
+    std::set<std::string> names;
+    uint64_t off = 0;
+    for (;;) {
+      size_t got = 0;
+      // Small batches, to exercise resuming at an offset.
+      EXPECT_TRUE(v.ReadDir(*h, off, false, [&](const DirEntryOut& e) {
+                     if (got == 7) return false;
+                     ++got;
+                     off = e.next_off;
+                     if (e.name != "." && e.name != "..") {
+                       EXPECT_TRUE(names.insert(e.name).second) << "listed twice: " << e.name;
+                     }
+                     return true;
+                   }).ok());
+      if (got == 0) break;
+    }
+    v.ReleaseDir(*h);
+    return names;
+  }
+
+  stdfs::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<volume::Engine> engine_;
+  std::vector<std::unique_ptr<MountServer>> servers_;
+};
+
+TEST_F(ViewTest, LookupSeesBaseThenLocalChanges) {
+  Seed({{"a", "A"}, {"d/b", "B"}});
+  View& v = Server().view();
+  const Ino a = Find(v, kRootIno, "a");
+  ASSERT_NE(a, 0u);
+  EXPECT_EQ(Read(v, a), "A");
+  const Ino d = Find(v, kRootIno, "d");
+  EXPECT_EQ(Read(v, Find(v, d, "b")), "B");
+  EXPECT_EQ(Find(v, kRootIno, "missing"), 0u);
+  // Same name, same inode while referenced.
+  EXPECT_EQ(Find(v, kRootIno, "a"), a);
+  ASSERT_TRUE(v.Unlink(kRootIno, "a", Cred()).ok());
+  EXPECT_EQ(Find(v, kRootIno, "a"), 0u);
+  const Ino c = Create(v, d, "c", "C");
+  EXPECT_EQ(Find(v, d, "c"), c);
+  EXPECT_EQ(Read(v, c), "C");
+  EXPECT_EQ(List(v, kRootIno), (std::set<std::string>{"d"}));
+  EXPECT_EQ(List(v, d), (std::set<std::string>{"b", "c"}));
+}
+
+TEST_F(ViewTest, ReaddirMergesLargeBaseWithOverlay) {
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 2500; ++i) files["big/f" + std::to_string(10000 + i)] = "";
+  Seed(files);
+  View& v = Server().view();
+  const Ino big = Find(v, kRootIno, "big");
+  for (int i = 0; i < 2500; i += 5) {
+    ASSERT_TRUE(v.Unlink(big, "f" + std::to_string(10000 + i), Cred()).ok());
+  }
+  Create(v, big, "a-first", "");
+  Create(v, big, "f10001x", "");
+  Create(v, big, "zz-last", "");
+  std::set<std::string> names = List(v, big);
+  EXPECT_EQ(names.size(), 2500u - 500u + 3u);
+  EXPECT_EQ(names.count("f10000"), 0u);
+  EXPECT_EQ(names.count("f10001"), 1u);
+  EXPECT_EQ(names.count("f10001x"), 1u);
+  EXPECT_EQ(names.count("zz-last"), 1u);
+}
+
+TEST_F(ViewTest, ForgetDropsCleanNodesButKeepsLocalState) {
+  Seed({{"a", "A"}, {"b", "B"}});
+  View& v = Server().view();
+  const size_t base = v.node_count();
+  const Ino a = Find(v, kRootIno, "a");
+  EXPECT_EQ(v.node_count(), base + 1);
+  v.Forget(a, 1);
+  EXPECT_EQ(v.node_count(), base);  // clean: dropped at lookup count 0
+  const Ino b = Find(v, kRootIno, "b");
+  SetAttrIn chmod;
+  chmod.mode = 0600;
+  ASSERT_TRUE(v.SetAttr(b, chmod, Cred()).ok());
+  v.Forget(b, 1);
+  EXPECT_EQ(v.node_count(), base + 1);  // holds a pending change: kept
+  const Ino b2 = Find(v, kRootIno, "b");
+  EXPECT_EQ(b2, b);
+  auto attr = v.GetAttr(b2);
+  EXPECT_EQ(attr->attr.mode, 0600u);
+}
+
+TEST_F(ViewTest, CommitPublishesStateAndKeepsView) {
+  Seed({{"keep", "K"}, {"del", "D"}, {"mv", "M"}, {"attr", "X"}});
+  MountServer& s = Server();
+  View& v = s.view();
+  ASSERT_TRUE(v.Unlink(kRootIno, "del", Cred()).ok());
+  ASSERT_TRUE(v.Rename(kRootIno, "mv", kRootIno, "moved", 0, Cred()).ok());
+  SetAttrIn chmod;
+  chmod.mode = 0600;
+  ASSERT_TRUE(v.SetAttr(Find(v, kRootIno, "attr"), chmod, Cred()).ok());
+  auto dir = v.Mkdir(kRootIno, "newdir", 0750, Cred());
+  ASSERT_TRUE(dir.ok());
+  Create(v, dir->ino, "n", "new");
+  EXPECT_GT(v.PendingCount(), 0u);
+  auto c = s.Commit(CommitTrigger::kExplicit);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->version, 2u);
+  EXPECT_EQ(v.PendingCount(), 0u);
+  EXPECT_EQ(HeadFile("/keep"), "K");
+  EXPECT_FALSE(HeadFile("/del"));
+  EXPECT_FALSE(HeadFile("/mv"));
+  EXPECT_EQ(HeadFile("/moved"), "M");
+  EXPECT_EQ(HeadFile("/newdir/n"), "new");
+  // The view is unchanged by the commit and still on its base (S1, S3).
+  EXPECT_EQ(v.base_version(), 1u);
+  EXPECT_EQ(Read(v, Find(v, kRootIno, "moved")), "M");
+  // Nothing pending: a second commit is empty.
+  c = s.Commit(CommitTrigger::kExplicit);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->empty);
+}
+
+TEST_F(ViewTest, ChangesToDifferentPathsMerge) {
+  Seed({{"shared", "0"}});
+  MountServer& s1 = Server();
+  MountServer& s2 = Server();
+  Create(s1.view(), kRootIno, "one", "1");
+  Create(s2.view(), kRootIno, "two", "2");
+  ASSERT_TRUE(s1.Commit(CommitTrigger::kExplicit).ok());
+  ASSERT_TRUE(s2.Commit(CommitTrigger::kExplicit).ok());
+  EXPECT_EQ(HeadFile("/one"), "1");
+  EXPECT_EQ(HeadFile("/two"), "2");
+  EXPECT_EQ(HeadFile("/shared"), "0");
+}
+
+TEST_F(ViewTest, MovedDirectoryKeepsItsCommittedContent) {
+  Seed({{"d/base", "b"}});
+  MountServer& s = Server();
+  View& v = s.view();
+  const Ino d = Find(v, kRootIno, "d");
+  Create(v, d, "local", "l");
+  ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+  // d/local is committed but not in the view's base; moving d must carry it.
+  ASSERT_TRUE(v.Rename(kRootIno, "d", kRootIno, "e", 0, Cred()).ok());
+  ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+  EXPECT_EQ(HeadFile("/e/base"), "b");
+  EXPECT_EQ(HeadFile("/e/local"), "l");
+  EXPECT_FALSE(HeadFile("/d/base"));
+}
+
+TEST_F(ViewTest, ReloadKeepsPendingAndUnchangedInodes) {
+  Seed({{"same", "S"}, {"changes", "1"}, {"d/x", "X"}});
+  MountServer& s = Server();
+  View& v = s.view();
+  const Ino same = Find(v, kRootIno, "same");
+  const Ino changes = Find(v, kRootIno, "changes");
+  const Ino d = Find(v, kRootIno, "d");
+  auto open = v.Open(changes, O_RDONLY, Cred());
+  ASSERT_TRUE(open.ok());
+  Create(v, kRootIno, "pending", "P");
+  // Another writer changes one file and adds one.
+  Seed({{"changes", "2"}, {"added", "A"}});
+  auto inv = s.Reload();
+  ASSERT_TRUE(inv.ok()) << inv.status().ToString();
+  EXPECT_EQ(v.base_version(), 2u);
+  EXPECT_EQ(Find(v, kRootIno, "same"), same);
+  EXPECT_EQ(Find(v, kRootIno, "d"), d);
+  const Ino changed = Find(v, kRootIno, "changes");
+  EXPECT_NE(changed, changes);
+  EXPECT_EQ(Read(v, changed), "2");
+  EXPECT_EQ(Read(v, Find(v, kRootIno, "added")), "A");
+  EXPECT_EQ(Read(v, Find(v, kRootIno, "pending")), "P");
+  // The handle opened before the reload keeps its content (S4).
+  std::vector<Segment> segs;
+  ASSERT_TRUE(v.Read(open->handle, 0, 10, &segs).ok());
+  ASSERT_EQ(segs.size(), 1u);
+  EXPECT_EQ(std::string(segs[0].mem, segs[0].len), "1");
+  v.Release(open->handle);
+  bool invalidated = false;
+  for (const auto& [parent, name] : inv->entries)
+    invalidated |= parent == kRootIno && name == "changes";
+  EXPECT_TRUE(invalidated);
+  EXPECT_GT(v.PendingCount(), 0u);
+  ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+  EXPECT_EQ(HeadFile("/pending"), "P");
+  EXPECT_EQ(HeadFile("/changes"), "2");
+}
+
+TEST_F(ViewTest, HardLinksShareAnInodeAndCommitLinked) {
+  MountServer& s = Server();
+  View& v = s.view();
+  const Ino f = Create(v, kRootIno, "f", "data");
+  auto d = v.Mkdir(kRootIno, "d", 0755, Cred());
+  auto l = v.Link(f, d->ino, "alias", Cred());
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(l->ino, f);
+  EXPECT_EQ(l->nlink, 2u);
+  ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+  auto vol = engine_->GetVolume("main", "v");
+  auto snap = engine_->Head(*vol);
+  auto e1 = engine_->Lookup(*snap, {"f"});
+  auto e2 = engine_->Lookup(*snap, {"d", "alias"});
+  ASSERT_TRUE(e1.ok() && e1->has_value() && e2.ok() && e2->has_value());
+  EXPECT_NE((*e1)->link_id(), 0u);
+  EXPECT_EQ((*e1)->link_id(), (*e2)->link_id());
+  // A fresh view shows both names as one inode.
+  View& w = Server().view();
+  const Ino wd = Find(w, kRootIno, "d");
+  EXPECT_EQ(Find(w, kRootIno, "f"), Find(w, wd, "alias"));
+}
+
+TEST_F(ViewTest, InodeLimitIsEnospc) {
+  ASSERT_TRUE(store_->catalog->SetInodeLimit("main", "v", 1000).ok());
+  MountServer& s = Server();
+  View& v = s.view();
+  for (int i = 0; i < 999; ++i) {
+    auto r = v.Mknod(kRootIno, "f" + std::to_string(i), S_IFREG | 0644, 0, Cred());
+    ASSERT_TRUE(r.ok()) << i << " " << r.status().ToString();
+  }
+  auto r = v.Mkdir(kRootIno, "over", 0755, Cred());
+  EXPECT_EQ(r.status().sys_errno(), ENOSPC);
+  auto st = v.StatFs();
+  EXPECT_EQ(st->files, 1000u);
+  EXPECT_EQ(st->files_free, 0u);
+}
+
+TEST_F(ViewTest, ReadOnlyRefusesChanges) {
+  Seed({{"a", "A"}});
+  View& v = Server(/*read_only=*/true).view();
+  EXPECT_EQ(v.Mkdir(kRootIno, "d", 0755, Cred()).status().sys_errno(), EROFS);
+  EXPECT_EQ(v.Unlink(kRootIno, "a", Cred()).sys_errno(), EROFS);
+  EXPECT_EQ(v.Open(Find(v, kRootIno, "a"), O_RDWR, Cred()).status().sys_errno(), EROFS);
+  EXPECT_EQ(Read(v, Find(v, kRootIno, "a")), "A");
+}
+
+TEST_F(ViewTest, PermissionsAreEnforced) {
+  MountServer& s = Server();
+  View& v = s.view();
+  Cred nobody(65534, 65534);
+  auto priv = v.Mkdir(kRootIno, "priv", 0700, Cred());
+  ASSERT_TRUE(priv.ok());
+  EXPECT_EQ(v.Lookup(priv->ino, "x", nobody).status().sys_errno(), EACCES);
+  EXPECT_EQ(v.Create(kRootIno, "f", 0644, O_WRONLY, nobody).status().sys_errno(), EACCES);
+  const Ino f = Create(v, kRootIno, "f", "x");
+  EXPECT_EQ(v.Open(f, O_WRONLY, nobody).status().sys_errno(), EACCES);
+  EXPECT_TRUE(v.Open(f, O_RDONLY, nobody).ok());
+  SetAttrIn chown;
+  chown.uid = 65534;
+  EXPECT_EQ(v.SetAttr(f, chown, nobody).status().sys_errno(), EPERM);
+}
+
+// Recovery replays the journal into the same result a commit would give.
+TEST_F(ViewTest, JournalReplayMatchesTheView) {
+  Seed({{"old", "O"}, {"d/x", "X"}});
+  std::string mount_dir;
+  {
+    MountServer& s = Server();
+    View& v = s.view();
+    mount_dir = s.mount_dir();
+    const Ino d = Find(v, kRootIno, "d");
+    const Ino f = Create(v, d, "new", "first");
+    auto h = v.Open(f, O_WRONLY, Cred());
+    Write(v, h->handle, "FIRST");
+    v.Release(h->handle);
+    ASSERT_TRUE(v.Rename(d, "new", kRootIno, "top", 0, Cred()).ok());
+    ASSERT_TRUE(v.Unlink(kRootIno, "old", Cred()).ok());
+    auto sub = v.Mkdir(kRootIno, "sub", 0700, Cred());
+    Create(v, sub->ino, "gone", "g");
+    ASSERT_TRUE(v.Unlink(sub->ino, "gone", Cred()).ok());
+    SetAttrIn chmod;
+    chmod.mode = 0600;
+    ASSERT_TRUE(v.SetAttr(Find(v, d, "x"), chmod, Cred()).ok());
+    ASSERT_TRUE(v.Symlink(kRootIno, "ln", "top", Cred()).ok());
+  }
+  // A "crash": replay the mount directory without the server's help.
+  auto cs = ReplayMountDir(mount_dir, &engine_->objects());
+  ASSERT_TRUE(cs.ok()) << cs.status().ToString();
+  auto vol = engine_->GetVolume("main", "v");
+  ASSERT_TRUE(engine_->Commit(*vol, *cs, volume::CommitOptions()).ok());
+  EXPECT_EQ(HeadFile("/top"), "FIRST");
+  EXPECT_FALSE(HeadFile("/d/new"));
+  EXPECT_FALSE(HeadFile("/old"));
+  EXPECT_FALSE(HeadFile("/sub/gone"));
+  EXPECT_EQ(HeadFile("/d/x"), "X");
+  auto snap = engine_->Head(*vol);
+  auto x = engine_->Lookup(*snap, {"d", "x"});
+  EXPECT_EQ((*x)->mode(), 0600u);
+  auto sub = engine_->Lookup(*snap, {"sub"});
+  ASSERT_TRUE(sub->has_value());
+  EXPECT_EQ((*sub)->mode(), 0700u);
+  auto ln = engine_->Lookup(*snap, {"ln"});
+  EXPECT_EQ((*ln)->symlink_target(), "top");
+}
+
+TEST_F(ViewTest, ReplayStopsAtATornRecord) {
+  std::string mount_dir;
+  {
+    MountServer& s = Server();
+    mount_dir = s.mount_dir();
+    Create(s.view(), kRootIno, "a", "1");
+    Create(s.view(), kRootIno, "b", "2");
+  }
+  const std::string journal = MountDirLayout(mount_dir).JournalFile(1);
+  const auto size = stdfs::file_size(journal);
+  stdfs::resize_file(journal, size - 3);  // tear the last record (b's PUT)
+  auto cs = ReplayMountDir(mount_dir, &engine_->objects());
+  ASSERT_TRUE(cs.ok());
+  auto vol = engine_->GetVolume("main", "v");
+  ASSERT_TRUE(engine_->Commit(*vol, *cs, volume::CommitOptions()).ok());
+  EXPECT_EQ(HeadFile("/a"), "1");
+  EXPECT_FALSE(HeadFile("/b"));
+}
+
+TEST_F(ViewTest, RecoverCommitsDeadMountsOnly) {
+  std::string dead_dir;
+  {
+    MountServer& s = Server();
+    dead_dir = s.mount_dir();
+    Create(s.view(), kRootIno, "from-dead", "d");
+  }
+  // Simulate a crash: the server object goes away without Shutdown (its
+  // lock is released, its state directory stays).
+  servers_.clear();
+  MountServer& live = Server();
+  Create(live.view(), kRootIno, "from-live", "l");
+  // The live server recovered the dead one when it opened.
+  EXPECT_EQ(HeadFile("/from-dead"), "d");
+  EXPECT_FALSE(stdfs::exists(dead_dir));
+  auto report = RecoverMounts(*engine_, State());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->mounts.empty());  // the live one is locked
+  EXPECT_FALSE(HeadFile("/from-live"));
+}
+
+TEST_F(ViewTest, DeferredFileStaysPendingAndJournaled) {
+  MountServer& s = Server();
+  View& v = s.view();
+  auto r = v.Create(kRootIno, "open", 0644, O_WRONLY | O_CREAT, Cred());
+  ASSERT_TRUE(r.ok());
+  Write(v, r->second.handle, "partial");
+  Create(v, kRootIno, "closed", "done");
+  // A background commit leaves files open for writing alone.
+  auto c = s.Commit(CommitTrigger::kBackground);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->deferred, 1u);
+  EXPECT_EQ(HeadFile("/closed"), "done");
+  EXPECT_FALSE(HeadFile("/open"));
+  EXPECT_GT(v.PendingCount(), 0u);
+  // It was journaled again: recovery would still find it.
+  auto cs = ReplayMountDir(s.mount_dir(), &engine_->objects());
+  ASSERT_TRUE(cs.ok());
+  bool found = false;
+  for (const auto& op : cs->ops()) found |= op.path == volume::Path{"open"};
+  EXPECT_TRUE(found);
+  v.Release(r->second.handle);
+  c = s.Commit(CommitTrigger::kBackground);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->deferred, 0u);
+  EXPECT_EQ(HeadFile("/open"), "partial");
+}
+
+}  // namespace
+}  // namespace snapvol::fs

@@ -1,0 +1,168 @@
+#include "driver/volume/file_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "driver/store/object_codec.h"
+#include "driver/volume/file_writer.h"
+#include "tests/volume/test_store.h"
+
+namespace snapvol::volume {
+namespace {
+
+using core::Hash;
+using store::ObjectKind;
+using testing::MemObjectStore;
+
+constexpr store::ChunkerParams kSmall{4096, 8192, 16384};
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// A file of data, a hole and more data, with small chunks and a FileIndex.
+struct Sample {
+  std::string bytes;
+  objects::Content content;
+};
+
+Sample MakeSample(store::ObjectStore& objects) {
+  Sample s;
+  FileWriter w(&objects, kSmall);
+  std::string a = RandomBytes(700'000, 1), b = RandomBytes(300'000, 2);
+  EXPECT_TRUE(w.Write(a).ok());
+  EXPECT_TRUE(w.WriteHole(123'457).ok());
+  EXPECT_TRUE(w.Write(b).ok());
+  auto c = w.Finish();
+  EXPECT_TRUE(c.ok());
+  s.bytes = a + std::string(123'457, '\0') + b;
+  s.content = *c;
+  return s;
+}
+
+TEST(FileReaderTest, RandomReadAtEqualsSource) {
+  MemObjectStore objects;
+  Sample s = MakeSample(objects);
+  ASSERT_FALSE(s.content.index().empty());
+  auto r = FileReader::Open(&objects, s.content, s.bytes.size());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->size(), s.bytes.size());
+  std::mt19937 rng(99);
+  std::string buf;
+  for (int i = 0; i < 2000; ++i) {
+    uint64_t off = rng() % (s.bytes.size() + 100);
+    size_t n = rng() % (i % 10 == 0 ? 100'000 : 5000);
+    buf.assign(n, '?');
+    auto got = (*r)->ReadAt(off, n, buf.data());
+    ASSERT_TRUE(got.ok());
+    size_t want = off >= s.bytes.size() ? 0 : std::min<size_t>(n, s.bytes.size() - off);
+    ASSERT_EQ(*got, want) << off << " " << n;
+    if (want) {
+      ASSERT_EQ(buf.substr(0, want), s.bytes.substr(off, want)) << off << " " << n;
+    }
+  }
+}
+
+TEST(FileReaderTest, ReadAllStreamsInOrder) {
+  MemObjectStore objects;
+  Sample s = MakeSample(objects);
+  auto r = FileReader::Open(&objects, s.content, s.bytes.size());
+  ASSERT_TRUE(r.ok());
+  std::string out;
+  ASSERT_TRUE((*r)->ReadAll([&](std::string_view d) {
+                    out.append(d);
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(out, s.bytes);
+}
+
+TEST(FileReaderTest, InlineAndEmpty) {
+  MemObjectStore objects;
+  objects::Content c;
+  c.set_inline_data("hello");
+  auto r = FileReader::Open(&objects, c, 5);
+  ASSERT_TRUE(r.ok());
+  char buf[8];
+  auto n = (*r)->ReadAt(1, 8, buf);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(buf, *n), "ello");
+  auto e = FileReader::Open(&objects, objects::Content(), 0);
+  ASSERT_TRUE(e.ok());
+  auto z = (*e)->ReadAt(0, 8, buf);
+  ASSERT_TRUE(z.ok());
+  EXPECT_EQ(*z, 0u);
+}
+
+TEST(FileReaderTest, CorruptChunkIsAnErrorNeverWrongBytes) {
+  MemObjectStore objects;
+  std::string data = RandomBytes(200'000, 3);
+  FileWriter w(&objects, kSmall);
+  ASSERT_TRUE(w.Write(data).ok());
+  auto c = w.Finish();
+  ASSERT_TRUE(c.ok());
+  ASSERT_GE(c->chunks_size(), 3);
+  auto victim = store::HashField(c->chunks(2).hash(), "chunk");
+  ASSERT_TRUE(victim.ok());
+  objects.Corrupt(*victim);
+  uint64_t victim_off = c->chunks(0).size() + c->chunks(1).size();
+
+  auto r = FileReader::Open(&objects, *c, data.size());
+  ASSERT_TRUE(r.ok());
+  std::string buf(100, '\0');
+  auto ok = (*r)->ReadAt(0, 100, buf.data());
+  ASSERT_TRUE(ok.ok());
+  auto bad = (*r)->ReadAt(victim_off + 10, 100, buf.data());
+  EXPECT_TRUE(bad.status().Is(core::Code::kCorruption)) << bad.status().ToString();
+
+  std::string out;
+  Status s = (*r)->ReadAll([&](std::string_view d) {
+    out.append(d);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(s.Is(core::Code::kCorruption)) << s.ToString();
+  EXPECT_EQ(out, data.substr(0, victim_off));  // everything before, nothing after
+}
+
+TEST(FileReaderTest, ChunkOfTheWrongSizeIsCorruption) {
+  MemObjectStore objects;
+  std::string data = RandomBytes(10'000, 4);
+  Hash h = Hash::Of(data);
+  ASSERT_TRUE(objects.Put(h, ObjectKind::kChunk, data).ok());
+  objects::Content c;
+  auto* ref = c.add_chunks();
+  ref->set_hash(std::string(h.Bytes()));
+  ref->set_size(12'000);
+  auto r = FileReader::Open(&objects, c, 12'000);
+  ASSERT_TRUE(r.ok());
+  char buf[10];
+  EXPECT_TRUE((*r)->ReadAt(0, 10, buf).status().Is(core::Code::kCorruption));
+}
+
+TEST(FileReaderTest, MissingChunkAndSinkErrorsStopReadAll) {
+  MemObjectStore objects;
+  Sample s = MakeSample(objects);
+  auto r = FileReader::Open(&objects, s.content, s.bytes.size());
+  ASSERT_TRUE(r.ok());
+  int calls = 0;
+  Status stop = (*r)->ReadAll(
+      [&](std::string_view) { return ++calls == 3 ? Status::Aborted("enough") : Status::Ok(); });
+  EXPECT_TRUE(stop.Is(core::Code::kAborted));
+  EXPECT_EQ(calls, 3);
+
+  objects::Content c;
+  auto* ref = c.add_chunks();
+  ref->set_hash(std::string(Hash::Of("absent").Bytes()));
+  ref->set_size(6);
+  auto m = FileReader::Open(&objects, c, 6);
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(
+      (*m)->ReadAll([](std::string_view) { return Status::Ok(); }).Is(core::Code::kNotFound));
+}
+
+}  // namespace
+}  // namespace snapvol::volume
