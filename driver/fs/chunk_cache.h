@@ -12,9 +12,9 @@
 // Thread-safe. Bounded by open descriptors and by bytes, LRU.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <condition_variable>
 #include <list>
 #include <memory>
 #include <mutex>

@@ -60,6 +60,11 @@ int ErrnoOf(const core::Status& s) {
 namespace {
 
 constexpr size_t kMaxWrite = 1 << 20;
+// Reads are answered by splicing chunk files into /dev/fuse through a pipe;
+// libfuse needs the pipe a few pages larger than the reply and unprivileged
+// (no CAP_SYS_RESOURCE) pipes stop at fs.pipe-max-size (1 MiB by default),
+// so a 1 MiB reply would fall back to copying through a fresh buffer.
+constexpr size_t kMaxRead = 512 << 10;
 constexpr size_t kControlProbeSize = 64 << 10;
 
 // Invalidations that must wait until the current request has been answered:
@@ -245,8 +250,8 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_WRITEBACK_CACHE |
                   FUSE_CAP_SPLICE_READ);
   conn->max_write = kMaxWrite;
-  conn->max_read = kMaxWrite;
-  conn->max_readahead = kMaxWrite;
+  conn->max_read = kMaxRead;
+  conn->max_readahead = 4 * kMaxWrite;
   conn->time_gran = 1;
   (void)userdata;
 }
@@ -700,7 +705,7 @@ void TuneReadahead(const std::string& mountpoint) {
 core::Status ServeFuse(MountServer& server, const std::function<void()>& ready) {
   const MountOptions& o = server.options();
   std::string opts = "allow_other,fsname=" + server.fsname() +
-                     ",subtype=snapvol,max_read=" + std::to_string(kMaxWrite);
+                     ",subtype=snapvol,max_read=" + std::to_string(kMaxRead);
   if (o.read_only) opts += ",ro";
   std::vector<std::string> argv_s = {"snapvol", "-o", opts};
   // SNAPVOL_FUSE_DEBUG=1 logs every request (libfuse -d) to the server log.

@@ -177,6 +177,9 @@ std::string ServerBinary(const std::string& configured) {
     std::string beside = std::filesystem::path(self).parent_path().string() + "/snapvol-mount";
     if (::access(beside.c_str(), X_OK) == 0) return beside;
   }
+#ifdef SNAPVOL_MOUNT_SERVER_BUILD_PATH
+  if (::access(SNAPVOL_MOUNT_SERVER_BUILD_PATH, X_OK) == 0) return SNAPVOL_MOUNT_SERVER_BUILD_PATH;
+#endif
   return "snapvol-mount";
 }
 

@@ -42,7 +42,8 @@ struct MountOptions {
   uint64_t version = 0;     // 0 = newest; N pins version N (implies read_only)
   bool foreground = false;  // serve in this process until unmounted
   // The server executable for background mounts. "" = $SNAPVOL_MOUNT_SERVER,
-  // else `snapvol-mount` next to the running executable, else on $PATH.
+  // else `snapvol-mount` next to the running executable, else the one in
+  // this build tree, else on $PATH.
   std::string server_binary;
   // Commit author details (the CSI driver and hook fill these in).
   std::string author_tool = "mount";
