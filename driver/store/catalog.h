@@ -53,7 +53,7 @@ class Catalog {
   // Environments. The default environment "main" always exists (created on
   // first open of a store) and cannot be deleted.
   virtual Status CreateEnvironment(const std::string& name, int64_t now_ns) = 0;  // AlreadyExists
-  virtual Result<std::vector<EnvironmentRecord>> ListEnvironments() = 0;  // sorted by name
+  virtual Result<std::vector<EnvironmentRecord>> ListEnvironments() = 0;          // sorted by name
   virtual Result<bool> EnvironmentExists(const std::string& name) = 0;
   // NotFound; FailedPrecondition if it still holds volumes or is "main".
   virtual Status DeleteEnvironment(const std::string& name) = 0;
@@ -68,14 +68,12 @@ class Catalog {
   // NotFound if `from` is absent; AlreadyExists if `to` is taken.
   virtual Status RenameVolume(const std::string& env, const std::string& from,
                               const std::string& to) = 0;
-  virtual Status SetInodeLimit(const std::string& env, const std::string& name,
-                               uint64_t limit) = 0;
+  virtual Status SetInodeLimit(const std::string& env, const std::string& name, uint64_t limit) = 0;
 
   // Version log. Returns true if `record` was appended, false if its version
   // already exists (lost race). FailedPrecondition if record.version is not
   // 1 or the successor of an existing version.
-  virtual Result<bool> AppendVersion(const std::string& volume_id,
-                                     const VersionRecord& record) = 0;
+  virtual Result<bool> AppendVersion(const std::string& volume_id, const VersionRecord& record) = 0;
   // The newest record, or nullopt if the volume has no commits yet.
   virtual Result<std::optional<VersionRecord>> LatestVersion(const std::string& volume_id) = 0;
   // NotFound if the version does not exist.

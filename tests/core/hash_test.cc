@@ -6,8 +6,7 @@ namespace snapvol::core {
 namespace {
 
 TEST(HashTest, KnownVectors) {
-  EXPECT_EQ(Hash::Of("").Hex(),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Hash::Of("").Hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(Hash::Of("abc").Hex(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
