@@ -9,7 +9,7 @@ SNAPVOL_PACKAGES=(
   libfuse3-dev fuse3 libyaml-cpp-dev libseccomp-dev libcurl4-openssl-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  attr
+  attr openssl bc
 )
 
 snapvol_missing_packages() {
