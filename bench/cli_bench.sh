@@ -52,10 +52,12 @@ printf '%-34s %10.0f %10.0f %8.2f\n' "get vs cp" "$(echo "$mib/$m_get" | bc -l)"
 
 # Small files: sizes 1-16 KiB, deterministic.
 mkdir -p "$WORK/small"
-awk -v n="$SMALL" -v dir="$WORK/small" 'BEGIN { srand(42); for (i = 0; i < n; i++) {
+awk -v n="$SMALL" -v dir="$WORK/small" 'BEGIN { srand(42);
+  base = "snapvol"; while (length(base) < 16384) base = base base;
+  for (i = 0; i < n; i++) {
   d = sprintf("%s/d%03d", dir, i % 100); if (i < 100) system("mkdir -p " d);
   size = 1024 + int(rand() * 15 * 1024); f = sprintf("%s/f%06d", d, i);
-  s = sprintf("%0" size "d", i); printf "%s", s > f; close(f) } }'
+  printf "%d%s", i, substr(base, 1, size) > f; close(f) } }'
 drop_caches
 t_cp=$(secs bash -c "cp -r '$WORK/small' '$WORK/small-copy' && sync -f '$WORK/small-copy'")
 drop_caches
