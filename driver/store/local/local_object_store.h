@@ -2,13 +2,14 @@
 // local directory (layout in local_layout.h and docs/storage-format.md). All
 // I/O goes through core::Env, so tests inject ENOSPC, EIO and crashes.
 //
-// Put writes a uniquely named temp file in tmp/ and renames it into
-// objects/<xx>/; readers therefore see a whole object or none. Nothing is
+// Put writes a uniquely named temp file in tmp/ (large objects with direct
+// I/O, bypassing the page cache) and renames it into objects/<xx>/ (created
+// on first use); readers therefore see a whole object or none. Nothing is
 // fsync'ed per Put: Flush() makes every pending object durable at once
-// (fdatasync per file plus one fsync per touched objects/<xx> directory, or a
-// single syncfs(2) when many objects are pending; objects/<xx> directories
-// are created on first use and objects/ is synced with them). After a power loss an
-// object renamed but never flushed may be missing, empty or truncated: Put
+// (fdatasync per file plus an fsync of each touched objects/<xx> and of
+// objects/, or a single syncfs(2) when many objects are pending). After a
+// power loss an object renamed but never flushed may be missing, empty or
+// truncated: Put
 // compares the size and rewrites such a file, Get verifies the SHA-256 and
 // reports Corruption (and moves the file to quarantine/ so a later Put heals
 // it). An unflushed object is never referenced by a landed version (write
