@@ -142,7 +142,7 @@ TEST_F(CliTest, ConcurrentPutsAllLandAndTheSharedPathHasOneWritersContent) {
     }
   }
   ASSERT_EQ(pids.size(), static_cast<size_t>(kDistinct + kShared));
-  for (pid_t p : pids) EXPECT_EQ(Wait(p), 0);
+  for (pid_t p : pids) EXPECT_EQ(Wait(p), 0) << SpawnOutput(p);
 
   EXPECT_EQ(Versions("v"), static_cast<size_t>(kDistinct + kShared));
   nlohmann::json ls = Json({"volume", "ls", "v", "/dir"});

@@ -13,7 +13,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 extern char** environ;
 
@@ -191,7 +193,17 @@ pid_t CliTest::Spawn(const std::vector<std::string>& args) {
     ::execve(cargv[0], cargv.data(), cenv.data());
     ::_exit(127);
   }
+  spawn_logs_[pid] = log;
   return pid;
+}
+
+std::string CliTest::SpawnOutput(pid_t pid) const {
+  auto it = spawn_logs_.find(pid);
+  if (it == spawn_logs_.end()) return "(not spawned by this test)";
+  std::ifstream in(it->second, std::ios::binary);
+  std::stringstream out;
+  out << in.rdbuf();
+  return "output of pid " + std::to_string(pid) + ": " + out.str();
 }
 
 int CliTest::Wait(pid_t pid) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,8 @@ class CliTest : public ::testing::Test {
   pid_t Spawn(const std::vector<std::string>& args);
   // waitpid; returns the exit code (128 + signal if killed).
   static int Wait(pid_t pid);
+  // What a Spawn()ed process printed (stdout and stderr), for failure messages.
+  std::string SpawnOutput(pid_t pid) const;
 
   // Number of versions in `log --json` of `vol`.
   size_t Versions(const std::string& vol);
@@ -52,6 +55,7 @@ class CliTest : public ::testing::Test {
  private:
   std::vector<std::string> Envp(const std::vector<std::string>& extra) const;
   std::string dir_, store_;
+  std::map<pid_t, std::string> spawn_logs_;
 };
 
 // File helpers (absolute paths). They ASSERT-fail the current test on error.

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
+#include <thread>
 #include <vector>
 
 namespace snapvol::store {
@@ -136,10 +138,19 @@ Status LocalObjectStore::CreateLayout() {
 
 Status LocalObjectStore::AcquireOwnerLock() {
   std::string path = layout_.LockFile(owner_);
-  auto lock = env_->TryLockFile(path);
-  if (!lock.ok() && lock.status().Is(core::Code::kNotFound)) {
-    RETURN_IF_ERROR(env_->CreateDir(layout_.TmpDir()));
+  // Our name is unique, but between our create and our flock another
+  // process's CleanStaleTemps may see the new file, lock it (briefly) and
+  // unlink it. That is harmless: wait for it to let go and lock afresh
+  // (TryLockFile re-creates the file and checks it holds the named one).
+  Result<std::unique_ptr<core::FileLock>> lock = Status::Unavailable("not tried");
+  for (int attempt = 0; attempt < 2000; ++attempt) {
     lock = env_->TryLockFile(path);
+    if (!lock.ok() && lock.status().Is(core::Code::kNotFound)) {
+      RETURN_IF_ERROR(env_->CreateDir(layout_.TmpDir()));
+      lock = env_->TryLockFile(path);
+    }
+    if (lock.ok() || !lock.status().Is(core::Code::kUnavailable)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (!lock.ok()) return lock.status().Annotate("lock store " + layout_.root());
   owner_lock_ = std::move(lock).value();

@@ -130,6 +130,40 @@ TEST(LocalStoreMultiProcessTest, ConcurrentAppendsFromEightProcessesAllLandOnce)
   EXPECT_EQ(commits.size(), versions->size());  // every child's commit landed exactly once
 }
 
+TEST(LocalStoreMultiProcessTest, ManyProcessesOpeningAtOnceNeverTripOverEachOthersLocks) {
+  // Every open cleans the temp files of dead instances, locking each other
+  // instance's lock file to find out whether it is alive. A newly started
+  // instance must survive a cleaner grabbing its just-created lock file.
+  TempDir dir;
+  std::string spec = dir.path() + "/store";
+  ASSERT_TRUE(OpenStore(spec, Env::Default()).ok());
+  constexpr int kChildren = 12, kRounds = 40;
+  StartGate gate;
+  auto codes = RunChildren(kChildren, gate, [&](int child) {
+    for (int round = 0; round < kRounds; ++round) {
+      auto store = OpenStore(spec, Env::Default());
+      if (!store.ok()) {
+        std::fprintf(stderr, "child %d round %d: %s\n", child, round,
+                     store.status().ToString().c_str());
+        return 2;
+      }
+      std::string data(300 * 1024, static_cast<char>('a' + child));
+      data += std::to_string(round);
+      Hash id = Hash::Of(data);
+      Status s = (*store)->objects->Put(id, ObjectKind::kChunk, data);
+      if (s.ok()) s = (*store)->objects->Flush();
+      if (!s.ok()) {
+        std::fprintf(stderr, "child %d round %d: %s\n", child, round, s.ToString().c_str());
+        return 3;
+      }
+      auto back = (*store)->objects->Get(id, ObjectKind::kChunk);
+      if (!back.ok() || *back != data) return 4;
+    }
+    return 0;
+  });
+  for (int i = 0; i < kChildren; ++i) EXPECT_EQ(codes[i], 0) << "child " << i;
+}
+
 TEST(LocalStoreMultiProcessTest, ConcurrentCreateOfOneVolumeNameHasOneWinner) {
   // The store does not exist yet: the children also race to create the
   // layout and the catalog.
