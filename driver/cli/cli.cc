@@ -12,6 +12,7 @@
 
 #include "driver/cli/context.h"
 #include "driver/cli/environment_commands.h"
+#include "driver/cli/mount_commands.h"
 #include "driver/cli/volume_commands.h"
 #include "driver/core/names.h"
 
@@ -29,7 +30,11 @@ Examples:
   snapvol volume ls models /v1
   snapvol volume get models /v1 ./restore       # -> ./restore/v1 if ./restore exists
   snapvol volume get models /v1/model.bin - | sha256sum
-  snapvol volume log models)";
+  snapvol volume log models
+  snapvol mount models /mnt/models             # returns once mounted; writes stay private
+  snapvol commit /mnt/models                   # publish them as a new version
+  snapvol reload /mnt/models                   # show other mounts' commits
+  snapvol unmount /mnt/models                  # final commit, then unmount)";
 
 // Everything the parser fills in; outlives the parse so the chosen
 // command's closure can read it.
@@ -173,9 +178,11 @@ int RunParsed(int argc, char** argv) {
                  "store directory (env SNAPVOL_STORE; default /var/lib/snapvol as root, "
                  "$XDG_DATA_HOME/snapvol otherwise)")
       ->envname("SNAPVOL_STORE");
-  app.add_flag("--json", a.global.json, "print listings (list, ls, log) as JSON");
+  app.add_flag("--json", a.global.json,
+               "print listings (list, ls, log), status and recover as JSON");
   AddVolumeCommands(app, a, action);
   AddEnvironmentCommands(app, a, action);
+  AddMountCommands(app, action);
 
   try {
     app.parse(argc, argv);
