@@ -234,26 +234,14 @@ Result<ControllerService::Source> ControllerService::ResolveSource(
 
 Status ControllerService::Restore(const store::VolumeRecord& volume, const Source& source) {
   const objects::Entry& root = source.root;
-  if (root.type() != objects::DIRECTORY || root.tree().empty()) return Status::Ok();
-  // Every top-level entry is put by reference: directories move as subtree
-  // references and file content is shared chunks, so no data is copied.
-  volume::ChangeSet changes;
-  ASSIGN_OR_RETURN(core::Hash tree, volume::TreeOf(root));
-  RETURN_IF_ERROR(engine_->reader().ForEach(tree, [&](const objects::Entry& e) {
-    volume::ChangeOp op{volume::ChangeOp::Kind::kPut, {e.name()}, {}, e, {}};
-    changes.Add(std::move(op));
-    return Status::Ok();
-  }));
-  volume::AttrChange attrs;
-  attrs.mode = root.mode();
-  attrs.uid = root.uid();
-  attrs.gid = root.gid();
-  attrs.mtime_ns = root.mtime_ns();
-  RETURN_IF_ERROR(changes.SetAttr("/", attrs));
+  if (root.type() != objects::DIRECTORY) return Status::Ok();  // the empty volume
+  // The source's root tree becomes version 1 as it is: content addressing
+  // shares every page and chunk, so restoring is O(1) whatever the size.
   volume::CommitOptions options;
   options.author = volume::DefaultAuthor("csi");
   options.message = "restore from " + source.description;
-  ASSIGN_OR_RETURN(volume::CommitResult result, engine_->Commit(volume, changes, options));
+  ASSIGN_OR_RETURN(volume::CommitResult result,
+                   engine_->CommitRoot(volume, root, options, /*expected_head=*/0));
   LOG_CSI(kInfo) << "restored " << source.description << " into "
                  << volume::Engine::Describe(volume) << " as version " << result.version;
   return Status::Ok();

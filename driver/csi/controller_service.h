@@ -7,8 +7,8 @@
 //
 // Volume ids are "ENV/NAME" (volume_id.h); snapshot ids
 // "ENV/NAME@VERSION#TAG" (snapshot_id.h). Creating a volume from a snapshot
-// or another volume is O(top-level entries) and copies no data: the new
-// volume's first commit references the source's trees.
+// or another volume is O(1) and copies no data: the new volume's version 1
+// names the source's root tree (Engine::CommitRoot).
 #pragma once
 
 #include <string>
@@ -57,7 +57,7 @@ class ControllerService final : public ::csi::v1::Controller::Service {
   };
   core::Result<Source> ResolveSource(const ::csi::v1::VolumeContentSource& source);
 
-  // Commits `root`'s content as the volume's first version.
+  // Commits the source's root tree as the volume's version 1 (O(1)).
   core::Status Restore(const store::VolumeRecord& volume, const Source& source);
 
   // Fills a csi.v1.Volume for `record`.

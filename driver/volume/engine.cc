@@ -71,6 +71,23 @@ bool SameEntry(const objects::Entry& a, const objects::Entry& b) {
   return a.SerializeAsString() == b.SerializeAsString();
 }
 
+// The commit object for version head.version + 1 with `root` (no summary).
+objects::Commit NewCommit(const VolumeRecord& volume, const Snapshot& head,
+                          const objects::Entry& root, uint64_t inodes, int64_t now,
+                          const CommitOptions& options) {
+  objects::Commit commit;
+  commit.set_volume_id(volume.id);
+  commit.set_version(head.version + 1);
+  if (head.version > 0) commit.set_parent(std::string(head.commit_hash.Bytes()));
+  *commit.mutable_root() = root;
+  commit.set_time_ns(now);
+  *commit.mutable_author() = options.author;
+  commit.set_message(options.message);
+  commit.set_inodes(inodes);
+  commit.set_bytes(root.subtree_bytes());
+  return commit;
+}
+
 }  // namespace
 
 Engine::Engine(store::Store* store, core::Env* env)
@@ -330,16 +347,7 @@ Result<CommitResult> Engine::Commit(const VolumeRecord& volume, const ChangeSet&
                                        std::to_string(volume.inode_limit));
     }
 
-    objects::Commit commit;
-    commit.set_volume_id(volume.id);
-    commit.set_version(head.version + 1);
-    if (head.version > 0) commit.set_parent(std::string(head.commit_hash.Bytes()));
-    *commit.mutable_root() = *root;
-    commit.set_time_ns(now);
-    *commit.mutable_author() = options.author;
-    commit.set_message(options.message);
-    commit.set_inodes(inodes);
-    commit.set_bytes(root->subtree_bytes());
+    objects::Commit commit = NewCommit(volume, head, *root, inodes, now, options);
     objects::ChangeSummary* sum = commit.mutable_summary();
     sum->set_added(stats.added);
     sum->set_modified(stats.modified);
@@ -347,34 +355,82 @@ Result<CommitResult> Engine::Commit(const VolumeRecord& volume, const ChangeSet&
     sum->set_renamed(stats.renamed);
     sum->set_bytes_written(changes.bytes_written());
     for (const std::string& s : stats.sample) sum->add_sample(s);
+    ASSIGN_OR_RETURN(bool landed, Land(volume, commit, &result));
+    if (landed) return result;
+    if (attempt < max_attempts) Backoff(attempt);
+  }
+  return Status::Aborted("commit to " + Describe(volume) + " lost the race for the next version " +
+                         std::to_string(max_attempts) + " times; giving up");
+}
 
-    Result<Hash> id = store::PutCommit(*store_->objects, commit);
-    if (!id.ok()) return id.status().Annotate("committing to " + Describe(volume));
-    // If another writer already took the version, this attempt cannot land:
-    // skip the flush and start over (one cheap read instead of syncs).
-    Result<std::optional<store::VersionRecord>> now_head =
-        store_->catalog->LatestVersion(volume.id);
-    if (!now_head.ok()) return now_head.status().Annotate("committing to " + Describe(volume));
-    if (now_head->has_value() && (*now_head)->version != head.version) {
-      if (attempt < max_attempts) Backoff(attempt);
-      continue;
+Result<bool> Engine::Land(const VolumeRecord& volume, const objects::Commit& commit,
+                          CommitResult* result) {
+  Result<Hash> id = store::PutCommit(*store_->objects, commit);
+  if (!id.ok()) return id.status().Annotate("committing to " + Describe(volume));
+  // If another writer already took the version, this attempt cannot land:
+  // skip the flush and start over (one cheap read instead of syncs).
+  Result<std::optional<store::VersionRecord>> now_head = store_->catalog->LatestVersion(volume.id);
+  if (!now_head.ok()) return now_head.status().Annotate("committing to " + Describe(volume));
+  if (now_head->has_value() && (*now_head)->version + 1 != commit.version()) return false;
+  // Every object the version record will name must be durable first (S9).
+  Status flushed = store_->objects->Flush();
+  if (!flushed.ok()) return flushed.Annotate("committing to " + Describe(volume));
+
+  store::VersionRecord record;
+  record.version = commit.version();
+  record.commit = *id;
+  record.time_ns = commit.time_ns();
+  Result<bool> appended = store_->catalog->AppendVersion(volume.id, record);
+  if (!appended.ok()) return appended.status().Annotate("committing to " + Describe(volume));
+  if (!*appended) return false;
+  result->version = record.version;
+  result->commit = *id;
+  result->summary = commit.summary();
+  return true;
+}
+
+Result<CommitResult> Engine::CommitRoot(const VolumeRecord& volume, const objects::Entry& root,
+                                        const CommitOptions& options,
+                                        std::optional<uint64_t> expected_head) {
+  if (root.type() != objects::DIRECTORY) {
+    return Status::InvalidArgument("cannot commit a root that is not a directory to " +
+                                   Describe(volume));
+  }
+  Result<Hash> tree = TreeOf(root);
+  if (!tree.ok()) return tree.status().Annotate("committing a root to " + Describe(volume));
+  if (!IsEmptyTree(*tree)) {
+    Result<bool> present = store_->objects->Contains(*tree, store::ObjectKind::kTree);
+    if (!present.ok()) return present.status().Annotate("committing a root to " + Describe(volume));
+    if (!*present) {
+      return Status::NotFound("tree " + tree->Hex() + " to commit as the root of " +
+                              Describe(volume) + " is not in the store");
     }
-    // Every object the version record will name must be durable first (S9).
-    Status flushed = store_->objects->Flush();
-    if (!flushed.ok()) return flushed.Annotate("committing to " + Describe(volume));
-
-    store::VersionRecord record;
-    record.version = head.version + 1;
-    record.commit = *id;
-    record.time_ns = now;
-    Result<bool> appended = store_->catalog->AppendVersion(volume.id, record);
-    if (!appended.ok()) return appended.status().Annotate("committing to " + Describe(volume));
-    if (*appended) {
-      result.version = record.version;
-      result.commit = *id;
-      result.summary = commit.summary();
+  }
+  const uint64_t inodes = root.subtree_inodes() + 1;
+  CommitResult result;
+  const int max_attempts = std::max(options.max_attempts, 1);
+  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+    result.attempts = attempt;
+    ASSIGN_OR_RETURN(Snapshot head, Head(volume));
+    if (expected_head && head.version != *expected_head) {
+      return Status::FailedPrecondition(Describe(volume) + " is at version " +
+                                        std::to_string(head.version) + ", not " +
+                                        std::to_string(*expected_head) + "; root not committed");
+    }
+    if (SameEntry(root, head.root())) {
+      result.version = head.version;
+      result.commit = head.commit_hash;
+      result.empty = true;
       return result;
     }
+    if (inodes > volume.inode_limit && inodes > head.inodes()) {
+      return Status::ResourceExhausted(Describe(volume) + " would hold " + std::to_string(inodes) +
+                                       " inodes, over its limit of " +
+                                       std::to_string(volume.inode_limit));
+    }
+    objects::Commit commit = NewCommit(volume, head, root, inodes, env_->NowNanos(), options);
+    ASSIGN_OR_RETURN(bool landed, Land(volume, commit, &result));
+    if (landed) return result;
     if (attempt < max_attempts) Backoff(attempt);
   }
   return Status::Aborted("commit to " + Describe(volume) + " lost the race for the next version " +

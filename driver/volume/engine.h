@@ -105,6 +105,24 @@ class Engine {
   Result<CommitResult> Commit(const VolumeRecord& volume, const ChangeSet& changes,
                               const CommitOptions& options);
 
+  // Commits `root`, a directory entry whose tree is already in the store
+  // (another version's or another volume's root: a snapshot to restore or
+  // fork), as the volume's next version. O(1) in the size of the tree:
+  // nothing is read, copied or rewritten but the root's top page existence
+  // check and the commit object, since content addressing shares every page
+  // and chunk. The new version replaces the head's content as a whole (it
+  // does not merge). Compare-and-swap like Commit: with `expected_head`,
+  // lands only as version *expected_head + 1 and fails with
+  // FailedPrecondition naming the volume once the head has moved on;
+  // without it, lost races are retried on the new head (Aborted after
+  // max_attempts). InvalidArgument if `root` is not a directory;
+  // NotFound naming the tree if its top page is not in the store;
+  // ResourceExhausted if it would grow the volume past its inode limit.
+  // A root equal to the head's creates no version (result.empty).
+  Result<CommitResult> CommitRoot(const VolumeRecord& volume, const objects::Entry& root,
+                                  const CommitOptions& options,
+                                  std::optional<uint64_t> expected_head = std::nullopt);
+
   // A root directory entry for an empty volume (mode 0755, uid/gid 0).
   Result<objects::Entry> EmptyRoot();
 
@@ -112,6 +130,12 @@ class Engine {
   static std::string Describe(const VolumeRecord& volume);
 
  private:
+  // Puts `commit` (version N+1), flushes and appends its version record;
+  // false if another writer took version N+1 (nothing landed), else fills
+  // `result`'s version, commit and summary.
+  Result<bool> Land(const VolumeRecord& volume, const objects::Commit& commit,
+                    CommitResult* result);
+
   store::Store* store_;
   core::Env* env_;
   TreeReader reader_;

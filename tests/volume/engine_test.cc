@@ -54,6 +54,12 @@ class EngineTest : public ::testing::TestWithParam<Backend> {
 
   store::ObjectStore& objects() { return engine_->objects(); }
 
+  Hash MustCommitHash(const VolumeRecord& v, uint64_t version) {
+    auto snap = engine_->AtVersion(v, version);
+    EXPECT_TRUE(snap.ok()) << snap.status().ToString();
+    return snap.ok() ? snap->commit_hash : Hash();
+  }
+
   testing::TestStore ts_;
   std::unique_ptr<Engine> engine_;
 };
@@ -482,6 +488,136 @@ TEST_P(EngineTest, CorruptChunkIsAnErrorNeverWrongBytes) {
   // The local store moved the bad object aside: now it is missing. Either
   // way the read fails rather than serving bytes.
   EXPECT_FALSE((*reader)->ReadAt(1000, sizeof(buf), buf).ok());
+}
+
+TEST_P(EngineTest, CommitRootForksAVersionWithoutCopying) {
+  VolumeRecord src = NewVolume("src");
+  ChangeSet cs;
+  for (int i = 0; i < 50; ++i) {
+    PutFile(&cs, objects(), "/d/f" + std::to_string(i), std::string(3000, 'a' + i % 26));
+  }
+  PutFile(&cs, objects(), "/top", "top");
+  MustCommit(src, cs);
+  Snapshot pinned = MustHead(src);
+
+  VolumeRecord dst = NewVolume("dst");
+  HookedStore hooked(ts_.store.get());
+  Engine counting(&hooked.store, core::Env::Default());
+  CommitOptions o;
+  o.author = DefaultAuthor("test");
+  o.message = "restore";
+  auto r = counting.CommitRoot(dst, pinned.root(), o, /*expected_head=*/0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->version, 1u);
+  EXPECT_FALSE(r->empty);
+  // Only the commit object is written: no tree page, index or chunk.
+  EXPECT_EQ(hooked.objects->Puts(store::ObjectKind::kCommit), 1);
+  EXPECT_EQ(hooked.objects->Puts(store::ObjectKind::kTree), 0);
+  EXPECT_EQ(hooked.objects->Puts(store::ObjectKind::kChunk), 0);
+  EXPECT_EQ(hooked.objects->Puts(store::ObjectKind::kIndex), 0);
+
+  Snapshot forked = MustHead(dst);
+  EXPECT_EQ(forked.version, 1u);
+  EXPECT_TRUE(forked.commit.parent().empty());
+  EXPECT_EQ(forked.root().SerializeAsString(), pinned.root().SerializeAsString());
+  EXPECT_EQ(forked.inodes(), pinned.inodes());
+  EXPECT_EQ(forked.commit.bytes(), pinned.commit.bytes());
+  EXPECT_EQ(forked.commit.message(), "restore");
+  EXPECT_EQ(ReadPath(*engine_, forked, "/d/f7"), std::string(3000, 'a' + 7));
+
+  // The two volumes then diverge independently.
+  ChangeSet more;
+  PutFile(&more, objects(), "/top", "changed in dst");
+  EXPECT_EQ(MustCommit(dst, more).version, 2u);
+  EXPECT_EQ(ReadPath(*engine_, MustHead(src), "/top"), "top");
+  EXPECT_EQ(ReadPath(*engine_, MustHead(dst), "/top"), "changed in dst");
+
+  // Committing the head's own root again is empty; committing an older
+  // root without expected_head lands on top of the head (a rollback).
+  auto same = engine_->CommitRoot(dst, MustHead(dst).root(), o);
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_TRUE(same->empty);
+  EXPECT_EQ(same->version, 2u);
+  auto back = engine_->CommitRoot(dst, pinned.root(), o);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->version, 3u);
+  Snapshot head = MustHead(dst);
+  EXPECT_EQ(head.commit.parent(), std::string(MustCommitHash(dst, 2).Bytes()));
+  EXPECT_EQ(ReadPath(*engine_, head, "/top"), "top");
+}
+
+TEST_P(EngineTest, CommitRootChecksItsPreconditions) {
+  VolumeRecord src = NewVolume("src");
+  ChangeSet cs;
+  PutFile(&cs, objects(), "/a", "A");
+  PutFile(&cs, objects(), "/b", "B");
+  MustCommit(src, cs);
+  const objects::Entry root = MustHead(src).root();
+  CommitOptions o;
+
+  VolumeRecord dst = NewVolume("dst");
+  ChangeSet first;
+  PutFile(&first, objects(), "/x", "X");
+  MustCommit(dst, first);
+  auto moved = engine_->CommitRoot(dst, root, o, /*expected_head=*/0);
+  ASSERT_TRUE(moved.status().Is(Code::kFailedPrecondition)) << moved.status().ToString();
+  EXPECT_NE(moved.status().message().find("volume 'dst'"), std::string::npos);
+  EXPECT_EQ(MustHead(dst).version, 1u);
+
+  objects::Entry file = root;
+  file.set_type(objects::FILE);
+  auto not_dir = engine_->CommitRoot(dst, file, o);
+  EXPECT_TRUE(not_dir.status().Is(Code::kInvalidArgument)) << not_dir.status().ToString();
+
+  objects::Entry missing = root;
+  missing.set_tree(std::string(Hash::Of("no such tree").Bytes()));
+  auto absent = engine_->CommitRoot(dst, missing, o);
+  EXPECT_TRUE(absent.status().Is(Code::kNotFound)) << absent.status().ToString();
+  EXPECT_NE(absent.status().message().find("volume 'dst'"), std::string::npos);
+
+  VolumeRecord tiny = NewVolume("tiny", /*limit=*/2);
+  auto over = engine_->CommitRoot(tiny, root, o);  // 3 inodes: root, a, b
+  EXPECT_TRUE(over.status().Is(Code::kResourceExhausted)) << over.status().ToString();
+  EXPECT_EQ(MustHead(tiny).version, 0u);
+}
+
+TEST_P(EngineTest, CommitRootRetriesALostRaceUnlessTheHeadIsExpected) {
+  VolumeRecord src = NewVolume("src");
+  ChangeSet cs;
+  PutFile(&cs, objects(), "/restored", "R");
+  MustCommit(src, cs);
+  const objects::Entry root = MustHead(src).root();
+
+  VolumeRecord v = NewVolume("contended");
+  HookedStore hooked(ts_.store.get());
+  Engine loser(&hooked.store, core::Env::Default());
+  // Right before the loser's first append, another writer lands a version.
+  auto sneak_into = [&](const VolumeRecord& target) {
+    auto sneaks = std::make_shared<int>(0);
+    hooked.catalog->before_append = [this, target, sneaks] {
+      if ((*sneaks)++ == 0) {
+        ChangeSet theirs;
+        PutFile(&theirs, objects(), "/theirs", "T");
+        MustCommit(target, theirs);
+      }
+      return Status::Ok();
+    };
+  };
+  sneak_into(v);
+  auto r = loser.CommitRoot(v, root, CommitOptions());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_EQ(r->version, 2u);
+  Snapshot head = MustHead(v);
+  EXPECT_EQ(ReadPath(*engine_, head, "/restored"), "R");
+  EXPECT_FALSE(ReadPath(*engine_, head, "/theirs"));  // the root replaces the content
+
+  VolumeRecord w = NewVolume("expected");
+  sneak_into(w);
+  auto refused = loser.CommitRoot(w, root, CommitOptions(), /*expected_head=*/0);
+  EXPECT_TRUE(refused.status().Is(Code::kFailedPrecondition)) << refused.status().ToString();
+  EXPECT_EQ(MustHead(w).version, 1u);
+  EXPECT_EQ(ReadPath(*engine_, MustHead(w), "/theirs"), "T");
 }
 
 TEST(DefaultAuthorTest, NamesUserHostAndTool) {
