@@ -37,9 +37,7 @@ Result<M> Decode(std::string_view magic, std::string_view bytes, const Hash& id,
 }
 
 Result<Hash> PutEncoded(ObjectStore& store, ObjectKind kind, const std::string& bytes) {
-  Hash id = Hash::Of(bytes);
-  RETURN_IF_ERROR(store.Put(id, kind, bytes));
-  return id;
+  return store.PutContent(kind, bytes);
 }
 
 }  // namespace

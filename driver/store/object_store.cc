@@ -2,6 +2,18 @@
 
 namespace snapvol::store {
 
+Result<Hash> ObjectStore::PutContent(ObjectKind kind, std::string_view data) {
+  Hash id = Hash::Of(data);
+  RETURN_IF_ERROR(Put(id, kind, data));
+  return id;
+}
+
+Status ObjectStore::GetInto(const Hash& id, ObjectKind kind, ObjectBuffer* out) {
+  ASSIGN_OR_RETURN(std::string data, Get(id, kind));
+  out->Assign(data);
+  return Status::Ok();
+}
+
 std::string_view ObjectKindName(ObjectKind kind) {
   switch (kind) {
     case ObjectKind::kChunk:

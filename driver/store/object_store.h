@@ -16,6 +16,7 @@
 
 #include "driver/core/hash.h"
 #include "driver/core/result.h"
+#include "driver/store/object_buffer.h"
 
 namespace snapvol::store {
 
@@ -42,10 +43,25 @@ class ObjectStore {
   // The object may only become durable at the next Flush(). Thread-safe.
   virtual Status Put(const Hash& id, ObjectKind kind, std::string_view data) = 0;
 
+  // Stores `data` under its SHA-256, computed here, and returns that name.
+  // Same contract as Put otherwise. Prefer it to Hash::Of + Put when the
+  // caller has no name yet: a backend that checks Put's `id` hashes every
+  // byte again, this hashes once (chunks are most of a put's CPU time).
+  // The default does Hash::Of + Put; backends override it. Thread-safe.
+  virtual Result<Hash> PutContent(ObjectKind kind, std::string_view data);
+
   // Returns the object's bytes, verified against `id`. NotFound if absent;
   // Corruption (naming the object) if the stored bytes do not hash to `id` —
   // a corrupt object is never returned. Thread-safe.
   virtual Result<std::string> Get(const Hash& id, ObjectKind kind) = 0;
+
+  // Get into a caller's buffer, for streaming many (large) objects: `out`'s
+  // memory is reused, so a reader cycling a few buffers neither allocates
+  // nor zero-fills per object. Same verification and errors as Get; on
+  // error `out`'s contents are unspecified (never a corrupt object passed
+  // off as good: callers must not use them). The default copies Get()'s
+  // result; backends override it. Thread-safe (one buffer per caller).
+  virtual Status GetInto(const Hash& id, ObjectKind kind, ObjectBuffer* out);
 
   virtual Result<bool> Contains(const Hash& id, ObjectKind kind) = 0;
 

@@ -5,6 +5,7 @@
 #include <deque>
 #include <future>
 #include <string>
+#include <vector>
 
 #include "driver/store/object_codec.h"
 #include "driver/volume/worker_pool.h"
@@ -21,15 +22,15 @@ struct Chunk {
   uint64_t size = 0;
 };
 
-Result<std::string> FetchChunk(store::ObjectStore* objects, const Chunk& c) {
-  ASSIGN_OR_RETURN(std::string data, objects->Get(c.hash, store::ObjectKind::kChunk));
+Status FetchChunk(store::ObjectStore* objects, const Chunk& c, store::ObjectBuffer* out) {
+  RETURN_IF_ERROR(objects->GetInto(c.hash, store::ObjectKind::kChunk, out));
   // The store verified the hash; a size that disagrees with the reference
   // means the file's chunk list itself is wrong.
-  if (data.size() != c.size) {
-    return Status::Corruption("chunk " + c.hash.Hex() + " is " + std::to_string(data.size()) +
+  if (out->size() != c.size) {
+    return Status::Corruption("chunk " + c.hash.Hex() + " is " + std::to_string(out->size()) +
                               " bytes, its file expects " + std::to_string(c.size));
   }
-  return data;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -41,7 +42,7 @@ struct FileReader::Impl {
   std::vector<Chunk> chunks;
   uint64_t chunk_end = 0;  // sum of chunk sizes; reads past it (up to size) see zeros
   int64_t cached = -1;     // index of the chunk in `cache`
-  std::string cache;
+  store::ObjectBuffer cache;
 
   // Index of the chunk holding `offset` (< chunk_end).
   size_t Find(uint64_t offset) const {
@@ -116,7 +117,7 @@ Result<size_t> FileReader::ReadAt(uint64_t offset, size_t n, char* out) {
     } else {
       if (impl.cached != static_cast<int64_t>(i)) {
         impl.cached = -1;
-        ASSIGN_OR_RETURN(impl.cache, FetchChunk(impl.objects, c));
+        RETURN_IF_ERROR(FetchChunk(impl.objects, c, &impl.cache));
         impl.cached = static_cast<int64_t>(i);
       }
       std::memcpy(out + done, impl.cache.data() + in_chunk, take);
@@ -147,38 +148,47 @@ Status FileReader::ReadAll(const std::function<Status(std::string_view)>& sink) 
 
   size_t data_chunks = 0;
   for (const Chunk& c : impl.chunks) data_chunks += c.hole ? 0 : 1;
+  // Declared before the pool, so on an early return the pool's destructor
+  // waits for the fetches still writing into them before they go away.
+  std::vector<store::ObjectBuffer> buffers;
   std::unique_ptr<WorkerPool> pool;
   if (data_chunks > 1) pool = std::make_unique<WorkerPool>(WorkerPool::DefaultThreads());
-  // Fetches run this many data chunks ahead of the sink: enough to keep the
-  // workers busy, little enough to bound memory to a few chunks.
-  const size_t depth = pool ? pool->threads() + 2 : 0;
-  std::deque<std::future<Result<std::string>>> ahead;
-  size_t next = 0;  // next chunk to schedule
+  // Fetches (read + verify) run this many data chunks ahead of the sink:
+  // enough to keep the workers busy while the sink writes, little enough to
+  // bound memory to a few chunks. Each in-flight fetch and the chunk the
+  // sink is consuming own one buffer of a ring; a buffer is handed to a new
+  // fetch only after the sink is done with it.
+  const size_t depth = pool ? pool->threads() + 2 : 1;
+  buffers.resize(depth);
+  std::deque<std::future<Status>> ahead;
+  size_t next = 0;       // next chunk to schedule
+  size_t scheduled = 0;  // data chunks scheduled so far (picks the buffer)
   auto schedule = [&] {
     while (pool && next < impl.chunks.size() && ahead.size() < depth) {
       const Chunk& c = impl.chunks[next++];
       if (c.hole) continue;
-      ahead.push_back(pool->Submit([o = impl.objects, c] { return FetchChunk(o, c); }));
+      store::ObjectBuffer* buf = &buffers[scheduled++ % depth];
+      ahead.push_back(pool->Submit([o = impl.objects, c, buf] { return FetchChunk(o, c, buf); }));
     }
   };
 
+  size_t consumed = 0;  // data chunks handed to the sink so far
   for (size_t i = 0; i < impl.chunks.size() && left > 0; ++i) {
     const Chunk& c = impl.chunks[i];
     uint64_t take = std::min<uint64_t>(c.size, left);
     if (c.hole) {
       RETURN_IF_ERROR(zeros(take));
     } else {
-      std::string data;
+      store::ObjectBuffer* buf = &buffers[consumed++ % depth];
       if (pool) {
         schedule();
-        Result<std::string> got = ahead.front().get();
+        Status got = ahead.front().get();
         ahead.pop_front();
-        if (!got.ok()) return got.status();
-        data = std::move(got).value();
+        RETURN_IF_ERROR(got);
       } else {
-        ASSIGN_OR_RETURN(data, FetchChunk(impl.objects, c));
+        RETURN_IF_ERROR(FetchChunk(impl.objects, c, buf));
       }
-      RETURN_IF_ERROR(sink(std::string_view(data).substr(0, static_cast<size_t>(take))));
+      RETURN_IF_ERROR(sink(buf->view().substr(0, static_cast<size_t>(take))));
     }
     left -= take;
   }

@@ -88,6 +88,46 @@ TEST_P(ObjectStoreConformanceTest, PutIsIdempotent) {
   EXPECT_EQ(seen, 1);
 }
 
+TEST_P(ObjectStoreConformanceTest, PutContentNamesTheObjectByItsHash) {
+  for (auto kind :
+       {ObjectKind::kChunk, ObjectKind::kIndex, ObjectKind::kTree, ObjectKind::kCommit}) {
+    std::string data = Bytes(3000 + static_cast<size_t>(kind), 40 + static_cast<uint32_t>(kind));
+    auto id = store().PutContent(kind, data);
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    EXPECT_EQ(*id, Hash::Of(data));
+    auto again = store().PutContent(kind, data);  // idempotent
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(*again, *id);
+    EXPECT_EQ(*store().Get(*id, kind), data);
+  }
+  ASSERT_TRUE(store().Flush().ok());
+  auto other = OpenAnother();
+  std::string data = Bytes(3000, 40);
+  EXPECT_EQ(*other->Get(Hash::Of(data), ObjectKind::kChunk), data);
+}
+
+TEST_P(ObjectStoreConformanceTest, GetIntoReusesOneBufferAcrossObjectsOfAnySize) {
+  std::vector<std::string> objects = {Bytes(5 << 20, 50), Bytes(100, 51), "",
+                                      Bytes((1 << 20) + 17, 52), Bytes(4096, 53)};
+  for (const auto& o : objects) ASSERT_TRUE(store().Put(Hash::Of(o), ObjectKind::kChunk, o).ok());
+  ASSERT_TRUE(store().Flush().ok());
+  ObjectBuffer buf;
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& o : objects) {
+      Status s = store().GetInto(Hash::Of(o), ObjectKind::kChunk, &buf);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      ASSERT_EQ(buf.size(), o.size());
+      EXPECT_TRUE(buf.view() == o);
+    }
+  }
+  EXPECT_GE(buf.capacity(), size_t{5} << 20);
+
+  Hash missing = Hash::Of("never stored");
+  Status s = store().GetInto(missing, ObjectKind::kChunk, &buf);
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  EXPECT_NE(s.message().find(missing.Hex()), std::string::npos) << s.ToString();
+}
+
 TEST_P(ObjectStoreConformanceTest, EmptyAndLargeObjects) {
   std::string empty;
   std::string large = Bytes(5 << 20, 3);

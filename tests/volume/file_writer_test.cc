@@ -203,6 +203,21 @@ TEST(FileWriterTest, StoreErrorsSurface) {
   EXPECT_FALSE(w.Write("more").ok());
 }
 
+// A put hashes each chunk once: the writer lets the store name the chunk
+// (PutContent) instead of hashing it and having Put hash it again to check.
+TEST(FileWriterTest, ChunksAreNamedByTheStoreNotHashedTwice) {
+  MemObjectStore mem;
+  HookedObjectStore objects(&mem);
+  std::string data = RandomBytes(300'000, 9);
+  objects::Content c = Write(objects, data, kSmall, 50'000);
+  size_t chunks = ChunkHashes(objects, c).size();
+  ASSERT_GT(chunks, 2u);
+  EXPECT_EQ(objects.puts[static_cast<int>(ObjectKind::kChunk)].load(), 0);
+  EXPECT_EQ(objects.put_contents[static_cast<int>(ObjectKind::kChunk)].load(),
+            static_cast<int>(chunks));
+  EXPECT_EQ(ReadAll(objects, c, data.size()), data);
+}
+
 TEST(FileWriterTest, FinishTwiceFails) {
   MemObjectStore objects;
   FileWriter w(&objects);

@@ -199,9 +199,20 @@ Status HookedObjectStore::Put(const Hash& id, ObjectKind kind, std::string_view 
   return target_->Put(id, kind, data);
 }
 
+Result<Hash> HookedObjectStore::PutContent(ObjectKind kind, std::string_view data) {
+  if (before_put) RETURN_IF_ERROR(before_put(kind));
+  ++put_contents[static_cast<int>(kind)];
+  return target_->PutContent(kind, data);
+}
+
 Result<std::string> HookedObjectStore::Get(const Hash& id, ObjectKind kind) {
   ++gets;
   return target_->Get(id, kind);
+}
+
+Status HookedObjectStore::GetInto(const Hash& id, ObjectKind kind, store::ObjectBuffer* out) {
+  ++gets;
+  return target_->GetInto(id, kind, out);
 }
 
 Status HookedObjectStore::Flush() {
@@ -212,6 +223,7 @@ Status HookedObjectStore::Flush() {
 
 void HookedObjectStore::ResetCounts() {
   for (auto& p : puts) p = 0;
+  for (auto& p : put_contents) p = 0;
   gets = 0;
   flushes = 0;
 }

@@ -79,7 +79,10 @@ class HookedObjectStore : public store::ObjectStore {
   explicit HookedObjectStore(store::ObjectStore* target) : target_(target) {}
 
   Status Put(const Hash& id, ObjectKind kind, std::string_view data) override;
+  // Counted apart from Put (in put_contents), behind the same before_put hook.
+  Result<Hash> PutContent(ObjectKind kind, std::string_view data) override;
   Result<std::string> Get(const Hash& id, ObjectKind kind) override;
+  Status GetInto(const Hash& id, ObjectKind kind, store::ObjectBuffer* out) override;
   Result<bool> Contains(const Hash& id, ObjectKind kind) override {
     return target_->Contains(id, kind);
   }
@@ -91,10 +94,14 @@ class HookedObjectStore : public store::ObjectStore {
 
   std::function<Status(ObjectKind)> before_put;
   std::function<Status()> before_flush;
-  std::atomic<int> puts[4] = {0, 0, 0, 0};  // by ObjectKind
+  std::atomic<int> puts[4] = {0, 0, 0, 0};          // by ObjectKind
+  std::atomic<int> put_contents[4] = {0, 0, 0, 0};  // by ObjectKind
   std::atomic<int> gets{0};
   std::atomic<int> flushes{0};
-  int Puts(ObjectKind k) const { return puts[static_cast<int>(k)].load(); }
+  // Objects stored, by either call.
+  int Puts(ObjectKind k) const {
+    return puts[static_cast<int>(k)].load() + put_contents[static_cast<int>(k)].load();
+  }
   void ResetCounts();
 
  private:

@@ -216,6 +216,16 @@ Status LocalObjectStore::Put(const Hash& id, ObjectKind kind, std::string_view d
     return Status::InvalidArgument("put of " + Describe(id, kind) + " rejected: its " +
                                    std::to_string(data.size()) + " bytes hash to " + actual.Hex());
   }
+  return Store(id, kind, data);
+}
+
+Result<Hash> LocalObjectStore::PutContent(ObjectKind kind, std::string_view data) {
+  Hash id = Hash::Of(data);
+  RETURN_IF_ERROR(Store(id, kind, data));
+  return id;
+}
+
+Status LocalObjectStore::Store(const Hash& id, ObjectKind kind, std::string_view data) {
   std::string path = layout_.ObjectFile(id);
   auto size = env_->FileSize(path);
   if (size.ok()) {
@@ -251,24 +261,45 @@ void LocalObjectStore::Quarantine(const Hash& id, const std::string& path) {
   if (moved.ok() && Hash::Of(*moved) == id) (void)env_->RenameFile(dest, path);
 }
 
+Status LocalObjectStore::NotFoundOr(const Status& s, const Hash& id, ObjectKind kind) const {
+  if (s.Is(core::Code::kNotFound)) {
+    return Status::NotFound(Describe(id, kind) + " not found in store " + layout_.root());
+  }
+  return s.Annotate("get " + Describe(id, kind));
+}
+
+Status LocalObjectStore::Verify(const Hash& id, ObjectKind kind, const std::string& path,
+                                std::string_view data) {
+  Hash actual = Hash::Of(data);
+  if (actual == id) return Status::Ok();
+  Quarantine(id, path);
+  return Status::Corruption(Describe(id, kind) + " in store " + layout_.root() +
+                            " is corrupt: its " + std::to_string(data.size()) + " bytes hash to " +
+                            actual.Hex() + "; moved to quarantine/, put it again to repair");
+}
+
 Result<std::string> LocalObjectStore::Get(const Hash& id, ObjectKind kind) {
   std::string path = layout_.ObjectFile(id);
   auto data = env_->ReadFile(path);
-  if (!data.ok()) {
-    if (data.status().Is(core::Code::kNotFound)) {
-      return Status::NotFound(Describe(id, kind) + " not found in store " + layout_.root());
-    }
-    return data.status().Annotate("get " + Describe(id, kind));
-  }
-  Hash actual = Hash::Of(*data);
-  if (actual != id) {
-    Quarantine(id, path);
-    return Status::Corruption(Describe(id, kind) + " in store " + layout_.root() +
-                              " is corrupt: its " + std::to_string(data->size()) +
-                              " bytes hash to " + actual.Hex() +
-                              "; moved to quarantine/, put it again to repair");
-  }
+  if (!data.ok()) return NotFoundOr(data.status(), id, kind);
+  RETURN_IF_ERROR(Verify(id, kind, path, *data));
   return data;
+}
+
+Status LocalObjectStore::GetInto(const Hash& id, ObjectKind kind, ObjectBuffer* out) {
+  std::string path = layout_.ObjectFile(id);
+  auto file = env_->NewRandomAccessFile(path);
+  if (!file.ok()) return NotFoundOr(file.status(), id, kind);
+  auto size = (*file)->Size();
+  if (!size.ok()) return NotFoundOr(size.status(), id, kind);
+  // One byte more than the size: an object that grew since the fstat (it
+  // never should; objects are immutable) then fails verification instead
+  // of being silently cut at the old size.
+  out->Resize(static_cast<size_t>(*size) + 1);
+  auto got = (*file)->Read(0, out->size(), out->data());
+  if (!got.ok()) return NotFoundOr(got.status(), id, kind);
+  out->Resize(*got);
+  return Verify(id, kind, path, out->view());
 }
 
 Result<bool> LocalObjectStore::Contains(const Hash& id, ObjectKind kind) {

@@ -74,9 +74,12 @@ class LocalObjectStore : public ObjectStore {
   // count as pending: the writer that created the file may not have flushed
   // it, and our caller is about to reference it.
   Status Put(const Hash& id, ObjectKind kind, std::string_view data) override;
+  Result<Hash> PutContent(ObjectKind kind, std::string_view data) override;
   // On a hash mismatch returns Corruption naming the object and moves the
   // file to quarantine/ (so Contains() turns false and Put() rewrites it).
   Result<std::string> Get(const Hash& id, ObjectKind kind) override;
+  // Reads straight into `out` (no zero-fill, no copy), then verifies.
+  Status GetInto(const Hash& id, ObjectKind kind, ObjectBuffer* out) override;
   // Cheap: one stat, no verification. An empty file (what a crash leaves of
   // an unflushed object) counts as absent unless `id` is the empty object.
   Result<bool> Contains(const Hash& id, ObjectKind kind) override;
@@ -106,7 +109,14 @@ class LocalObjectStore : public ObjectStore {
   void CleanStaleTemps();
   Status WriteTemp(const std::string& tmp, std::string_view data);
   Status RenameIntoPlace(const std::string& tmp, const Hash& id, const std::string& path);
+  // Put without checking `id` (the caller computed it from `data`).
+  Status Store(const Hash& id, ObjectKind kind, std::string_view data);
   void MarkPending(const Hash& id);
+  // Ok if `data` hashes to `id`; otherwise quarantines the file at `path`
+  // and returns Corruption.
+  Status Verify(const Hash& id, ObjectKind kind, const std::string& path, std::string_view data);
+  // A read error as Get reports it: NotFound naming the object, or `s`.
+  Status NotFoundOr(const Status& s, const Hash& id, ObjectKind kind) const;
   void Quarantine(const Hash& id, const std::string& path);
 
   const LocalLayout layout_;

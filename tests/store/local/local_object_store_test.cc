@@ -142,6 +142,39 @@ TEST_F(LocalObjectStoreTest, CorruptObjectIsReportedQuarantinedAndHealedByPut) {
   EXPECT_EQ(*store->Get(id, ObjectKind::kChunk), data);
 }
 
+TEST_F(LocalObjectStoreTest, CorruptObjectIsCorruptionOnGetIntoAndQuarantined) {
+  auto store = Open();
+  std::string data(3 << 20, 'c');
+  data[12345] = 'd';
+  auto id = store->PutContent(ObjectKind::kChunk, data);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  ASSERT_TRUE(store->Flush().ok());
+  std::string path = store->layout().ObjectFile(*id);
+  ObjectBuffer buf;
+  ASSERT_TRUE(store->GetInto(*id, ObjectKind::kChunk, &buf).ok());
+  ASSERT_TRUE(buf.view() == data);
+
+  std::string flipped = data;
+  flipped[(2 << 20) + 5] ^= 0x40;
+  WriteRaw(path, flipped);
+  Status s = store->GetInto(*id, ObjectKind::kChunk, &buf);
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  EXPECT_NE(s.message().find(id->Hex()), std::string::npos) << s.ToString();
+  EXPECT_FALSE(*Env::Default()->FileExists(path));
+  EXPECT_EQ(Listing(root() + "/quarantine").size(), 1u);
+  EXPECT_EQ(store->GetInto(*id, ObjectKind::kChunk, &buf).code(), Code::kNotFound);
+
+  // An object with extra bytes after the expected ones is corrupt too, not
+  // cut back to a size that happens to match.
+  ASSERT_TRUE(store->Put(*id, ObjectKind::kChunk, data).ok());
+  WriteRaw(path, data + "x");
+  EXPECT_EQ(store->GetInto(*id, ObjectKind::kChunk, &buf).code(), Code::kCorruption);
+
+  ASSERT_TRUE(store->Put(*id, ObjectKind::kChunk, data).ok());
+  ASSERT_TRUE(store->GetInto(*id, ObjectKind::kChunk, &buf).ok());
+  EXPECT_TRUE(buf.view() == data);
+}
+
 TEST_F(LocalObjectStoreTest, TruncatedObjectIsRewrittenByPut) {
   auto store = Open();
   std::string data(50000, 'z');
