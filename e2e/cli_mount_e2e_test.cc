@@ -202,7 +202,7 @@ TEST_F(CliMountTest, CommitIntervalSyntax) {
   pids_.push_back(ServerPid(mp));
   EXPECT_EQ(Json({"status", mp})["commit_interval_ms"], 5000);
   EXPECT_TRUE(Contains(r.out, "background commits every 5s")) << r.out;
-  EXPECT_TRUE(Contains(Run({"status", "/" + mp.substr(1)}).out, "Background:   every 5s"));
+  EXPECT_TRUE(Contains(Run({"status", mp}).out, "Background:   every 5s\n"));
 }
 
 // -e selects the environment; the same volume name elsewhere is another
@@ -272,11 +272,18 @@ TEST_F(CliMountTest, ReadOnlyMountRefusesWrites) {
   RunResult r = Run({"commit", a});
   EXPECT_EQ(r.code, 1) << Describe(r);
   EXPECT_TRUE(Contains(r.err, "'" + a + "' is read-only")) << r.err;
+  r = Run({"status", a});
+  EXPECT_TRUE(Contains(r.out, "Version:      1 (read-only)\n")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "Background:   off (read-only)\n")) << r.out;
   // A read-only mount still reloads.
   Run({"volume", "put", "vol", "-", "/g.txt"}, "later");
   r = Run({"reload", a});
   EXPECT_EQ(r.code, 0) << Describe(r);
   EXPECT_EQ(e2e::ReadFile(a + "/g.txt"), "later");
+  r = Run({"unmount", a});
+  EXPECT_EQ(r.code, 0) << Describe(r);
+  EXPECT_TRUE(Contains(r.out, "read-only)")) << r.out;
+  EXPECT_FALSE(e2e::IsMounted(a));
 }
 
 TEST_F(CliMountTest, VersionShowsAnOldVersion) {
@@ -349,6 +356,22 @@ TEST_F(CliMountTest, RecoverAfterSigkill) {
   EXPECT_EQ(r.code, 0) << Describe(r);
   EXPECT_TRUE(Contains(r.out, "Nothing to recover")) << r.out;
   EXPECT_EQ(Json({"recover"}), nlohmann::json::array());
+}
+
+// What recovery cannot commit (the volume is gone) is reported, exit 1,
+// and left in place.
+TEST_F(CliMountTest, RecoverReportsWhatItCannotRecover) {
+  const std::string a = MountAt("a");
+  ASSERT_TRUE(e2e::WriteFile(a + "/orphan", "x"));
+  KillAndWait(ServerPid(a));
+  ASSERT_EQ(Run({"volume", "delete", "vol", "-y"}).code, 0);
+  for (int i = 0; i < 2; ++i) {
+    RunResult r = Run({"recover"});
+    EXPECT_EQ(r.code, 1) << Describe(r);
+    EXPECT_TRUE(Contains(r.out, "Could not recover mount")) << r.out;
+    EXPECT_TRUE(Contains(r.out, "left in place")) << r.out;
+    EXPECT_TRUE(Contains(r.err, "1 crashed mount could not be recovered")) << r.err;
+  }
 }
 
 // A failed final commit is exit 1 with the reason; the changes stay for
