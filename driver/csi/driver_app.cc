@@ -50,7 +50,7 @@ int RunDriver(int argc, char** argv) {
   std::string commit_interval_text = "5s";
   std::string log_level_text = "info";
   int64_t max_volumes = 0;
-  bool fs_group = false;
+  bool fs_group = true;
   std::string mount_cgroup;
   app.add_option("--endpoint", endpoint, "CSI endpoint (unix socket)")
       ->envname("CSI_ENDPOINT")
@@ -75,8 +75,10 @@ int RunDriver(int argc, char** argv) {
       ->envname("SNAPVOL_LOG_LEVEL")
       ->capture_default_str();
   app.add_option("--max-volumes-per-node", max_volumes, "0 = no limit")->capture_default_str();
-  app.add_flag("--fs-group-delegation", fs_group,
-               "advertise VOLUME_MOUNT_GROUP: kubelet passes the pod fsGroup to the mount server");
+  app.add_flag("--fs-group-delegation,!--no-fs-group-delegation", fs_group,
+               "advertise VOLUME_MOUNT_GROUP (default): kubelet passes the pod's fsGroup to "
+               "NodePublishVolume and the mount root is given to that group, instead of kubelet "
+               "walking the volume");
   app.add_option("--mount-cgroup", mount_cgroup,
                  "host cgroup v2 directory for mount servers, so they survive a restart of the "
                  "driver container (e.g. /host/sys/fs/cgroup/snapvol.slice)")

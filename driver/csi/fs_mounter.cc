@@ -74,6 +74,22 @@ std::optional<fs::MountInfo> FindRecordedMount(const std::string& state_dir,
 
 }  // namespace
 
+Status ApplyMountGroup(const std::string& root, uint32_t gid) {
+  struct stat st {};
+  if (::stat(root.c_str(), &st) != 0) return Status::FromErrno(errno, "stat mount root " + root);
+  const mode_t want = (st.st_mode & 07777) | S_IRWXG | S_ISGID;
+  if (st.st_gid == gid && (st.st_mode & 07777) == want) return Status::Ok();
+  // Through the mount, as root: a private change of the root's attributes,
+  // committed like any other (the next pod with this fsGroup finds it set).
+  if (::chown(root.c_str(), static_cast<uid_t>(-1), gid) != 0) {
+    return Status::FromErrno(errno, "give mount root " + root + " to group " + std::to_string(gid));
+  }
+  if (::chmod(root.c_str(), want) != 0) {
+    return Status::FromErrno(errno, "make mount root " + root + " group-writable");
+  }
+  return Status::Ok();
+}
+
 bool IsMountPoint(const std::string& path) {
   std::ifstream in("/proc/self/mountinfo");
   std::string line;
@@ -104,7 +120,6 @@ Status FsMounter::Mount(const MountSpec& spec) {
             {"pod", spec.author.pod()},
             {"pod_namespace", spec.author.pod_namespace()},
             {"container", spec.author.container()}};
-  if (spec.mount_group) j["mount_group"] = *spec.mount_group;
   if (!options_.mount_cgroup.empty()) j["cgroup"] = options_.mount_cgroup;
   char error_file[] = "/tmp/snapvol-mount-error-XXXXXX";
   int fd = ::mkstemp(error_file);
@@ -140,6 +155,14 @@ Status FsMounter::Mount(const MountSpec& spec) {
       return Status::Unavailable("the mount server reported ready but nothing is mounted at " +
                                  spec.target_path + " (see its server.log under " + StateDir() +
                                  "/mounts)");
+    }
+    if (spec.mount_group && !spec.read_only) {
+      if (Status st = ApplyMountGroup(spec.target_path, *spec.mount_group); !st.ok()) {
+        if (Status down = fs::Unmount(spec.target_path); !down.ok()) {
+          LOG_CSI(kWarning) << "unmount " << spec.target_path << ": " << down.ToString();
+        }
+        return st;
+      }
     }
     return Status::Ok();
   }

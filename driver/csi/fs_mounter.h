@@ -10,6 +10,9 @@
 // file. The helper's stdio is /dev/null: a mount server must not inherit a
 // pipe to the driver, which dies with the driver's container.
 //
+// With MountSpec::mount_group, Mount() applies ApplyMountGroup to the new
+// mount before it returns.
+//
 // Commit, Reload and Inspect go through the mount root's control xattrs
 // (fs::CommitMount, ReloadMount, StatusOf); a recorded mount whose server is
 // gone is found through the mount state directory and /proc/self/mountinfo.
@@ -59,5 +62,15 @@ int RunMountHelper(int argc, char** argv);
 
 // Whether `path` is a mount point (per /proc/self/mountinfo).
 bool IsMountPoint(const std::string& path);
+
+// Honours a pod's fsGroup (CSI volume_mount_group) on a read-write mount
+// without walking the volume: the mount root `root` becomes group-owned by
+// `gid`, group-readable/writable/searchable and set-group-ID, so everything
+// the pod creates in it inherits the group. One inode changes, once (a no-op
+// when the root already looks like that), instead of kubelet's chown and
+// chmod of every file, which on a big volume takes minutes and rewrites
+// every file's metadata as a commit. Existing entries below the root keep
+// their owners and modes.
+Status ApplyMountGroup(const std::string& root, uint32_t gid);
 
 }  // namespace snapvol::csi
