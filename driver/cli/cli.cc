@@ -31,10 +31,10 @@ Examples:
   snapvol volume get models /v1 ./restore       # -> ./restore/v1 if ./restore exists
   snapvol volume get models /v1/model.bin - | sha256sum
   snapvol volume log models
-  snapvol mount models /mnt/models             # returns once mounted; writes stay private
-  snapvol commit /mnt/models                   # publish them as a new version
-  snapvol reload /mnt/models                   # show other mounts' commits
-  snapvol unmount /mnt/models                  # final commit, then unmount)";
+  snapvol mount models /mnt/models              # returns once mounted; writes stay private
+  snapvol commit /mnt/models                    # publish them as a new version
+  snapvol reload /mnt/models                    # show other mounts' commits
+  snapvol unmount /mnt/models                   # final commit, then unmount)";
 
 // Everything the parser fills in; outlives the parse so the chosen
 // command's closure can read it.
