@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -52,6 +53,23 @@ TEST_F(MountTest, CommitKeepsOwnViewAndNotOthers) {
   EXPECT_EQ(ReadFile(a + "/from-b"), "b");
   EXPECT_EQ(HeadFile("/from-a"), "a");
   EXPECT_EQ(HeadFile("/from-b"), "b");
+}
+
+TEST_F(MountTest, ServerRunsUnderItsSeccompAllowlist) {
+  if (::geteuid() != 0) GTEST_SKIP() << "only root mount servers sandbox themselves";
+  const std::string a = MountAt("a");
+  std::ifstream status("/proc/" + std::to_string(ServerPid(a)) + "/status");
+  std::string line, mode;
+  while (std::getline(status, line)) {
+    if (line.rfind("Seccomp:", 0) == 0) mode = line.substr(line.find_first_not_of(" \t", 8));
+  }
+  EXPECT_EQ(mode, "2") << "the mount server installed no seccomp filter";
+  // And it still serves, commits and reloads under it.
+  ASSERT_TRUE(WriteFile(a + "/x", "1"));
+  ASSERT_EQ(::setxattr(a.c_str(), fs::kXattrCommit, "1", 1, 0), 0) << std::strerror(errno);
+  ASSERT_EQ(::setxattr(a.c_str(), fs::kXattrReload, "1", 1, 0), 0) << std::strerror(errno);
+  EXPECT_EQ(ReadFile(a + "/x"), "1");
+  EXPECT_EQ(HeadFile("/x"), "1");
 }
 
 TEST_F(MountTest, StatusAndVersionXattr) {

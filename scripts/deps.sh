@@ -11,10 +11,13 @@ SNAPVOL_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   attr openssl bc
 )
+# Only the benchmarks need these: the peers bench/mount_bench.sh compares
+# against, and fio. Installed by snapvol_install_bench_deps.
+SNAPVOL_BENCH_PACKAGES=(rclone fuse-overlayfs fio)
 
 snapvol_missing_packages() {
   local p
-  for p in "${SNAPVOL_PACKAGES[@]}"; do
+  for p in "$@"; do
     if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
       echo "$p"
     fi
@@ -22,10 +25,18 @@ snapvol_missing_packages() {
 }
 
 snapvol_install_deps() {
+  snapvol_install_packages "${SNAPVOL_PACKAGES[@]}"
+}
+
+snapvol_install_bench_deps() {
+  snapvol_install_packages "${SNAPVOL_PACKAGES[@]}" "${SNAPVOL_BENCH_PACKAGES[@]}"
+}
+
+snapvol_install_packages() {
   local missing
-  mapfile -t missing < <(snapvol_missing_packages)
+  mapfile -t missing < <(snapvol_missing_packages "$@")
   if [ "${#missing[@]}" -eq 0 ]; then
-    echo "deps: all ${#SNAPVOL_PACKAGES[@]} packages are installed"
+    echo "deps: all $# packages are installed"
     return 0
   fi
   local sudo=()

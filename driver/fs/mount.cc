@@ -24,6 +24,7 @@
 #include "driver/fs/mount_server.h"
 #include "driver/fs/posix_error.h"
 #include "driver/fs/recovery.h"
+#include "driver/fs/sandbox.h"
 
 namespace snapvol::fs {
 namespace {
@@ -104,7 +105,17 @@ int RunMountServer(const MountOptions& options, int ready_fd) {
       ::close(fd);
     }
   }
-  Status served = ServeFuse(**server, [&] { report(Status::Ok()); });
+  Status served = ServeFuse(**server, [&] {
+    // The mount exists: from here on the server only serves files.
+    if (ShouldSandboxMountServer()) {
+      Status sandboxed = SandboxMountServer();
+      if (!sandboxed.ok()) {
+        std::fprintf(stderr, "snapvol mount: warning: %s; serving unsandboxed\n",
+                     sandboxed.ToString().c_str());
+      }
+    }
+    report(Status::Ok());
+  });
   if (!reported) {
     report(served.ok() ? Status::Internal("the mount ended before it was ready") : served);
     return 1;
