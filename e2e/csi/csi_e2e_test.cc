@@ -154,6 +154,11 @@ class CsiE2eTest : public ::testing::Test {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     ASSERT_EQ(::posix_spawn(&driver_pid_, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+    // Connect once the socket is there: a first attempt that fails would
+    // wait out gRPC's reconnect backoff.
+    for (int i = 0; i < 600 && !fsys::exists(socket); i++) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     // A private subchannel pool: a channel to a restarted driver must not
     // reuse the connection to the killed one.
     grpc::ChannelArguments channel_args;
@@ -172,6 +177,12 @@ class CsiE2eTest : public ::testing::Test {
   // Returns the driver's wait status.
   int StopDriver(int sig) {
     if (driver_pid_ <= 0) return 0;
+    // Drop the connection first: the server's graceful shutdown otherwise
+    // waits seconds for this idle client to go away.
+    identity_.reset();
+    controller_.reset();
+    node_.reset();
+    snapvol_.reset();
     ::kill(driver_pid_, sig);
     int status = 0;
     ::waitpid(driver_pid_, &status, 0);
