@@ -4,8 +4,7 @@
 # directory, list it, get it back, put a change (a new version), show the
 # log; then mount the volume twice and act out the seed scenario (a write in
 # one mount, committed, is invisible in the other until it reloads) and
-# unmount both. The mounts need /dev/fuse (and root, or fusermount3 with
-# user_allow_other). Idempotent; safe to run again: every run uses a fresh
+# unmount both. The mounts need /dev/fuse and root. Idempotent; safe to run again: every run uses a fresh
 # temporary directory, and its mounts are unmounted on exit, even on
 # failure or Ctrl-C. Usage: bash scripts/demo.sh
 # (SNAPVOL_BUILD_DIR overrides the build directory, default build/.)
