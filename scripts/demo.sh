@@ -76,8 +76,8 @@ run snapvol volume list
 
 echo
 echo "== the main job: two mounts of one volume (snapshot at attach, private writes, commit, reload)"
-if [ ! -c /dev/fuse ]; then
-  echo "demo: /dev/fuse is missing; the mount part needs FUSE" >&2
+if [ ! -c /dev/fuse ] || [ "$(id -u)" -ne 0 ]; then
+  echo "demo: the mount part needs root and /dev/fuse (sudo bash scripts/demo.sh)" >&2
   exit 1
 fi
 mkdir -p mnt/a mnt/b
