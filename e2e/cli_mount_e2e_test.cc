@@ -387,7 +387,18 @@ TEST_F(CliMountTest, FailedFinalCommitIsReportedAndRecoverable) {
   ASSERT_EQ(::mount(nullptr, objects.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr),
             0)
       << std::strerror(errno);
-  RunResult r = Run({"unmount", a});
+  // An explicit commit fails, and status shows why; nothing is lost.
+  RunResult r = Run({"commit", a});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "commit of mount '" + a + "' failed")) << r.err;
+  nlohmann::json st = Json({"status", a});
+  EXPECT_EQ(st["pending"], 1);
+  EXPECT_EQ(st["last_commit"]["ok"], false);
+  EXPECT_TRUE(Contains(st["last_commit"].value("error", ""), "Read-only file system")) << st;
+  r = Run({"status", a});
+  EXPECT_TRUE(Contains(r.out, "Last commit:  FAILED (explicit): ")) << r.out;
+
+  r = Run({"unmount", a});
   EXPECT_EQ(r.code, 1) << Describe(r);
   EXPECT_TRUE(Contains(r.err, "'" + a + "'")) << r.err;
   EXPECT_TRUE(Contains(r.err, "could not be committed")) << r.err;
