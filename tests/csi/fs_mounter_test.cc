@@ -3,6 +3,11 @@
 #include "driver/csi/fs_mounter.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include "driver/core/env.h"
 #include "tests/store/temp_dir.h"
@@ -41,6 +46,31 @@ TEST(FsMounterTest, HelperFailureIsReported) {
   core::Status st = m.Mount(spec);
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("mount helper exited"), std::string::npos) << st.ToString();
+}
+
+TEST(FsMounterTest, MountGroupChangesOnlyTheRootAndOnlyOnce) {
+  if (::geteuid() != 0) GTEST_SKIP() << "chown needs root";
+  store::TempDir dir;
+  const std::string root = dir.path() + "/root";
+  ASSERT_EQ(::mkdir(root.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((root + "/sub").c_str(), 0700), 0);
+  ASSERT_TRUE(ApplyMountGroup(root, 4242).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(root.c_str(), &st), 0);
+  EXPECT_EQ(st.st_gid, 4242u);
+  EXPECT_EQ(st.st_mode & 07777, static_cast<mode_t>(02775));
+  struct stat sub {};
+  ASSERT_EQ(::stat((root + "/sub").c_str(), &sub), 0);
+  EXPECT_EQ(sub.st_gid, 0u);  // no walk
+  EXPECT_EQ(sub.st_mode & 07777, static_cast<mode_t>(0700));
+  // Already applied: nothing is changed (no ctime bump, so no commit).
+  struct timespec before = st.st_ctim;
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(ApplyMountGroup(root, 4242).ok());
+  ASSERT_EQ(::stat(root.c_str(), &st), 0);
+  EXPECT_EQ(st.st_ctim.tv_sec, before.tv_sec);
+  EXPECT_EQ(st.st_ctim.tv_nsec, before.tv_nsec);
+  EXPECT_TRUE(ApplyMountGroup(dir.path() + "/missing", 1).Is(core::Code::kNotFound));
 }
 
 TEST(FsMounterTest, HelperRejectsBadArguments) {

@@ -40,6 +40,10 @@ test("default values render the objects of manifests/", async () => {
   const got = new Map(rendered.map((r) => [key(r.doc), stripHelm(r.doc)]));
   assert.deepEqual([...got.keys()].sort(), manifests.map(key).sort());
   for (const m of manifests) assert.deepEqual(got.get(key(m)), m, key(m));
+  // fsGroup is delegated to the driver by default (VOLUME_MOUNT_GROUP), and
+  // with fsGroupPolicy None kubelet never walks the volume.
+  const drv = rendered.map((r) => r.doc).find((o) => o.kind === "DaemonSet").spec.template.spec.containers[0];
+  assert.ok(!drv.args.some((a) => a.includes("fs-group-delegation")), drv.args.join(" "));
 });
 
 test("store.node pins controller and node plugin to the store's node", () => {
@@ -61,7 +65,7 @@ test("values change what they should", async () => {
         image: { repository: "example.com/snapvol", tag: "9.9.9" },
         logLevel: "debug",
         commitInterval: "30s",
-        fsGroupDelegation: true,
+        fsGroupDelegation: false,
         volumeSnapshotClass: { create: false },
         storageClass: { create: false },
         node: { resources: { limits: { memory: "1Gi" } } },
@@ -77,7 +81,7 @@ test("values change what they should", async () => {
   assert.equal(drv.image, "example.com/snapvol:9.9.9");
   assert.ok(drv.args.includes("--log-level=debug"));
   assert.ok(drv.args.includes("--commit-interval=30s"));
-  assert.ok(drv.args.includes("--fs-group-delegation"));
+  assert.ok(drv.args.includes("--no-fs-group-delegation"));
   assert.deepEqual(drv.resources, { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "1Gi" } });
   const ctrl = objs.find((o) => o.kind === "Deployment");
   assert.ok(!ctrl.spec.template.spec.containers.some((c) => c.name === "csi-snapshotter"));
