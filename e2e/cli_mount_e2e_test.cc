@@ -15,7 +15,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,7 +70,7 @@ class CliMountTest : public CliTest {
       if (e2e::IsMounted(*it)) ::umount2(it->c_str(), MNT_DETACH);
     }
     for (int pid : pids_) {
-      if (e2e::ServerAlive(pid)) ::kill(pid, SIGKILL);
+      if (e2e::ServerAlive(pid) && Started(pid)) ::kill(pid, SIGKILL);
     }
     // Servers write into the store's state directory until they exit.
     Eventually(
@@ -80,6 +82,15 @@ class CliMountTest : public CliTest {
         },
         milliseconds(5000));
     CliTest::TearDown();
+  }
+
+  // Whether `pid` is still a process this test started (a server's or a
+  // foreground CLI's command line names this test's directory), not an
+  // unrelated one that reuses the number.
+  bool Started(int pid) const {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    return Contains(cmdline, dir());
   }
 
   // A fresh directory `name` in dir(), registered for cleanup.
@@ -247,6 +258,7 @@ TEST_F(CliMountTest, ForegroundServesUntilSigterm) {
   const std::string a = Mountpoint("a");
   const pid_t cli = Spawn({"mount", "vol", a, "--foreground", "--commit-interval", "0"});
   ASSERT_GT(cli, 0);
+  pids_.push_back(cli);
   bool up = Eventually([&] { return Run({"status", a}).code == 0; }, milliseconds(30000));
   if (!up) ::kill(cli, SIGKILL);
   ASSERT_TRUE(up) << SpawnOutput(cli);
