@@ -294,6 +294,13 @@ TEST_F(ControllerServiceTest, RestoreFromSnapshotShowsThePinnedVersion) {
   auto vol = engine_->GetVolume("main", "restored");
   ASSERT_TRUE(vol.ok());
   EXPECT_EQ(engine_->Head(*vol)->version, 1u);
+  // O(1): version 1 names the snapshot's own root tree; nothing was copied.
+  auto src_vol = engine_->GetVolume("main", "src");
+  ASSERT_TRUE(src_vol.ok());
+  auto pinned = engine_->AtVersion(*src_vol, 2);
+  ASSERT_TRUE(pinned.ok());
+  EXPECT_EQ(engine_->Head(*vol)->root().SerializeAsString(), pinned->root().SerializeAsString());
+  EXPECT_EQ(engine_->Head(*vol)->commit.message(), "restore from snapshot:" + snap);
   // Another source under the same name is a different request.
   st = CreateFrom("restored", FromVolume(src), &resp);
   EXPECT_EQ(st.error_code(), StatusCode::ALREADY_EXISTS);
