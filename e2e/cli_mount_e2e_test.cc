@@ -274,6 +274,43 @@ TEST_F(CliMountTest, ForegroundServesUntilSigterm) {
   EXPECT_TRUE(Contains(out, "Unmounted '" + a + "'")) << out;
 }
 
+// A foreground mount that cannot mount says why. Provoked by an
+// unprivileged user, who cannot mount with allow_other here.
+TEST_F(CliMountTest, ForegroundStartupFailureIsExplained) {
+  const bool can_open_fuse =
+      e2e::RunAsNobody([] { return ::open("/dev/fuse", O_RDWR | O_CLOEXEC) >= 0 ? 0 : 1; }) == 0;
+  std::ifstream conf("/etc/fuse.conf");
+  std::string line;
+  bool user_allow_other = false;
+  while (std::getline(conf, line)) user_allow_other |= line.rfind("user_allow_other", 0) == 0;
+  if (can_open_fuse && user_allow_other) GTEST_SKIP() << "unprivileged users can mount here";
+
+  const std::string mp = Mountpoint("a");
+  ASSERT_EQ(::chown(dir().c_str(), 65534, 65534), 0);
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir())) {
+    ASSERT_EQ(::lchown(e.path().c_str(), 65534, 65534), 0) << e.path();
+  }
+  const std::string log = Path("foreground.log");
+  const std::string bin = SNAPVOL_BIN;
+  const std::string store_env = "SNAPVOL_STORE=" + store();
+  int code = e2e::RunAsNobody([&] {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) return 126;
+    char* const env[] = {const_cast<char*>(store_env.c_str()), nullptr};
+    ::execle(bin.c_str(), "snapvol", "mount", "vol", mp.c_str(), "--foreground",
+             static_cast<char*>(nullptr), env);
+    return 127;
+  });
+  const std::string out = ReadFile(log);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_FALSE(e2e::IsMounted(mp));
+  // The server's reason, then the CLI's summary naming the mount.
+  EXPECT_TRUE(Contains(out, "snapvol mount: ")) << out;
+  EXPECT_TRUE(Contains(out, "snapvol: serving volume 'vol' in environment 'main' at '" + mp +
+                                "' ended with an error"))
+      << out;
+}
+
 TEST_F(CliMountTest, ReadOnlyMountRefusesWrites) {
   Run({"volume", "put", "vol", "-", "/f.txt"}, "content");
   const std::string a = MountAt("a", {"--read-only"});

@@ -117,7 +117,9 @@ int RunMountServer(const MountOptions& options, int ready_fd) {
     report(Status::Ok());
   });
   if (!reported) {
-    report(served.ok() ? Status::Internal("the mount ended before it was ready") : served);
+    Status failed = served.ok() ? Status::Internal("the mount ended before it was ready") : served;
+    report(failed);
+    if (!daemon) std::fprintf(stderr, "snapvol mount: %s\n", failed.ToString().c_str());
     return 1;
   }
   if (!served.ok()) std::fprintf(stderr, "snapvol mount: %s\n", served.ToString().c_str());
