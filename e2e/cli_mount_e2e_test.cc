@@ -233,6 +233,25 @@ TEST_F(CliMountTest, EnvironmentOption) {
   EXPECT_FALSE(Exists(m + "/dev-only"));
 }
 
+// --store selects the store the mount serves (and recover looks at).
+TEST_F(CliMountTest, StoreOption) {
+  const std::string other = Path("other-store");
+  Ok({"--store", other, "volume", "create", "solo"});
+  const std::string s = MountAt("s", {"--store", other}, "solo");
+  EXPECT_EQ(Json({"status", s})["store"], other);
+  ASSERT_TRUE(e2e::WriteFile(s + "/f", "other"));
+  KillAndWait(ServerPid(s));
+  RunResult r = Run({"recover"});
+  EXPECT_TRUE(Contains(r.out, "Nothing to recover")) << Describe(r);
+  r = Run({"--store", other, "recover"});
+  EXPECT_EQ(r.code, 0) << Describe(r);
+  EXPECT_TRUE(Contains(r.out, "volume 'solo'")) << r.out;
+  EXPECT_EQ(Run({"--store", other, "volume", "get", "solo", "/f", "-"}).out, "other");
+  r = Run({"mount", "solo", Mountpoint("t")});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "volume 'solo' in environment 'main' not found")) << r.err;
+}
+
 // S3(c) through the CLI: unmount commits what is pending.
 TEST_F(CliMountTest, UnmountMakesTheFinalCommit) {
   const std::string a = MountAt("a");
