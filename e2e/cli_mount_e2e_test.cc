@@ -93,6 +93,31 @@ class CliMountTest : public CliTest {
     return Contains(cmdline, dir());
   }
 
+  // Runs `snapvol args...` as nobody (uid/gid 65534) with only
+  // SNAPVOL_STORE=store() in its environment; returns the exit code and
+  // puts stdout and stderr into *out.
+  int RunAsNobody(const std::vector<std::string>& args, std::string* out) {
+    const std::string log = Path("nobody-" + std::to_string(nobody_runs_++) + ".log");
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    EXPECT_GE(fd, 0) << log;
+    std::vector<std::string> argv = {"snapvol"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> cargv;
+    for (std::string& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    std::string store_env = "SNAPVOL_STORE=" + store();
+    char* env[] = {store_env.data(), nullptr};
+    const std::string bin = SNAPVOL_BIN;
+    int code = e2e::RunAsNobody([&] {
+      if (::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) return 126;
+      ::execve(bin.c_str(), cargv.data(), env);
+      return 127;
+    });
+    ::close(fd);
+    *out = ReadFile(log);
+    return code;
+  }
+
   // A fresh directory `name` in dir(), registered for cleanup.
   std::string Mountpoint(const std::string& name) {
     const std::string mp = Path(name);
@@ -138,6 +163,7 @@ class CliMountTest : public CliTest {
 
   std::vector<std::string> mounts_;
   std::vector<int> pids_;
+  int nobody_runs_ = 0;
 };
 
 // The seed scenario of issue 3, through the CLI only.
@@ -309,25 +335,35 @@ TEST_F(CliMountTest, ForegroundStartupFailureIsExplained) {
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir())) {
     ASSERT_EQ(::lchown(e.path().c_str(), 65534, 65534), 0) << e.path();
   }
-  const std::string log = Path("foreground.log");
-  const std::string bin = SNAPVOL_BIN;
-  const std::string store_env = "SNAPVOL_STORE=" + store();
-  int code = e2e::RunAsNobody([&] {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) return 126;
-    char* const env[] = {const_cast<char*>(store_env.c_str()), nullptr};
-    ::execle(bin.c_str(), "snapvol", "mount", "vol", mp.c_str(), "--foreground",
-             static_cast<char*>(nullptr), env);
-    return 127;
-  });
-  const std::string out = ReadFile(log);
-  EXPECT_EQ(code, 1) << out;
+  std::string out;
+  EXPECT_EQ(RunAsNobody({"mount", "vol", mp, "--foreground"}, &out), 1) << out;
   EXPECT_FALSE(e2e::IsMounted(mp));
   // The server's reason, then the CLI's summary naming the mount.
   EXPECT_TRUE(Contains(out, "snapvol mount: ")) << out;
   EXPECT_TRUE(Contains(out, "snapvol: serving volume 'vol' in environment 'main' at '" + mp +
                                 "' ended with an error"))
       << out;
+}
+
+// Any user who can read a mount's root commits, reloads and reads its
+// status with the CLI (design.md "In-mount control"); unmount needs the
+// user who mounted.
+TEST_F(CliMountTest, NonRootUsersCommitReloadAndStatus) {
+  ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
+  const std::string a = MountAt("a");
+  const std::string b = MountAt("b");
+  ASSERT_TRUE(e2e::WriteFile(a + "/by-root", "r"));
+  std::string out;
+  EXPECT_EQ(RunAsNobody({"commit", a}, &out), 0) << out;
+  EXPECT_TRUE(Contains(out, "Committed version 1 (1 change)")) << out;
+  EXPECT_EQ(RunAsNobody({"reload", b}, &out), 0) << out;
+  EXPECT_EQ(e2e::ReadFile(b + "/by-root"), "r");
+  EXPECT_EQ(RunAsNobody({"--json", "status", b}, &out), 0) << out;
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  EXPECT_EQ(j.value("version", 0), 1) << out;
+  EXPECT_EQ(RunAsNobody({"unmount", a}, &out), 1) << out;
+  EXPECT_TRUE(Contains(out, "fusermount3 -u '" + a + "' failed")) << out;
+  EXPECT_TRUE(e2e::IsMounted(a));
 }
 
 TEST_F(CliMountTest, ReadOnlyMountRefusesWrites) {
