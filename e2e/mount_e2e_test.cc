@@ -9,11 +9,13 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "e2e/mount_fixture.h"
 
@@ -53,6 +55,40 @@ TEST_F(MountTest, CommitKeepsOwnViewAndNotOthers) {
   EXPECT_EQ(ReadFile(a + "/from-b"), "b");
   EXPECT_EQ(HeadFile("/from-a"), "a");
   EXPECT_EQ(HeadFile("/from-b"), "b");
+}
+
+// Sorted names in `dir` (readdir through the kernel, which caches listings).
+std::vector<std::string> Names(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_F(MountTest, CachedDirectoryListingsFollowLocalChangesAndReloads) {
+  using V = std::vector<std::string>;
+  const std::string a = MountAt("a"), b = MountAt("b");
+  ASSERT_EQ(::mkdir((a + "/d").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(a + "/d/one", "1"));
+  ASSERT_TRUE(fs::CommitMount(a).ok());
+  ASSERT_TRUE(fs::ReloadMount(b).ok());
+  EXPECT_EQ(Names(b + "/d"), V({"one"}));
+  EXPECT_EQ(Names(b + "/d"), V({"one"}));  // now served from the kernel's cache
+  ASSERT_TRUE(WriteFile(b + "/d/two", "2"));
+  EXPECT_EQ(Names(b + "/d"), V({"one", "two"}));
+  ASSERT_EQ(::unlink((b + "/d/one").c_str()), 0);
+  EXPECT_EQ(Names(b + "/d"), V({"two"}));
+  ASSERT_EQ(::rename((b + "/d/two").c_str(), (b + "/d/three").c_str()), 0);
+  EXPECT_EQ(Names(b + "/d"), V({"three"}));
+  // Another mount's commit shows up on reload, merged with B's own changes.
+  ASSERT_TRUE(WriteFile(a + "/d/four", "4"));
+  ASSERT_TRUE(fs::CommitMount(a).ok());
+  EXPECT_EQ(Names(b + "/d"), V({"three"}));
+  ASSERT_TRUE(fs::ReloadMount(b).ok());
+  EXPECT_EQ(Names(b + "/d"), V({"four", "three"}));
+  EXPECT_EQ(Names(b), V({"d"}));
 }
 
 TEST_F(MountTest, ServerRunsUnderItsSeccompAllowlist) {

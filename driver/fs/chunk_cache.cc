@@ -1,6 +1,8 @@
 #include "driver/fs/chunk_cache.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +16,22 @@ std::string LocalPathOf(store::ObjectStore* objects, const Hash& h) {
   auto* local = dynamic_cast<store::LocalObjectStore*>(objects);
   if (local == nullptr) return "";
   return local->layout().ObjectFile(h);
+}
+
+// Whether the `size`-byte file behind `fd` hashes to `h`. Hashes straight
+// from the page cache through a populated mapping: no copy into a buffer (a
+// cold read is bound by this hash, so the copy showed up as ~15% of it).
+bool HashesTo(int fd, uint64_t size, const Hash& h) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != size) return false;
+  core::Sha256 sha;
+  if (size > 0) {
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (map == MAP_FAILED) return false;
+    sha.Update(std::string_view(static_cast<const char*>(map), size));
+    ::munmap(map, size);
+  }
+  return sha.Finish() == h;
 }
 
 }  // namespace
@@ -90,25 +108,9 @@ Result<std::shared_ptr<const ChunkData>> ChunkCache::Load(const Hash& h, uint64_
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
       data->fd = fd;
-      // Verify by reading the whole object once; afterwards the descriptor
+      // Verify by hashing the whole object once; afterwards the descriptor
       // serves reads directly (the store never rewrites an object in place).
-      core::Sha256 sha;
-      // Reused per thread: a fresh megabyte per chunk costs page faults.
-      thread_local std::string buf(1 << 20, '\0');
-      uint64_t total = 0;
-      bool io_error = false;
-      for (;;) {
-        ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(total));
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          io_error = true;
-          break;
-        }
-        if (n == 0) break;
-        sha.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
-        total += static_cast<uint64_t>(n);
-      }
-      if (!io_error && total == size && sha.Finish() == h) return {std::move(data)};
+      if (HashesTo(fd, size, h)) return {std::move(data)};
       // Let the store judge (and quarantine) it; a racing rewrite may also
       // have healed it, in which case Get returns good bytes.
     }

@@ -115,9 +115,11 @@ Status FileLayout::Read(ChunkCache& cache, uint64_t off, size_t n,
     pos += take;
   }
   // Read ahead at chunk granularity: verify the next chunks while this one
-  // is being served, so a sequential reader does not wait for each.
+  // is being served, so a sequential reader does not wait for each (one
+  // per cache worker).
+  constexpr int kChunksAhead = 2;
   size_t next = end < stored_end_ ? Find(end) : pieces_.size();
-  for (int ahead = 0; next < pieces_.size() && ahead < 2; ++next) {
+  for (int ahead = 0; next < pieces_.size() && ahead < kChunksAhead; ++next) {
     if (pieces_[next].hole || pieces_[next].offset < end) continue;
     cache.Prefetch(pieces_[next].hash, pieces_[next].size);
     ++ahead;

@@ -424,6 +424,11 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->fh = reinterpret_cast<uint64_t>(*r);
+  // Let the kernel keep the listing between opens (a warm `find` or `ls -R`
+  // then never asks us): it drops it itself when an entry changes through
+  // this mount, and Reload invalidates every directory it changes.
+  fi->cache_readdir = 1;
+  fi->keep_cache = 1;
   if (fuse_reply_open(req, fi) != 0) V(req).ReleaseDir(*r);
 }
 
