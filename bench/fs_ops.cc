@@ -8,7 +8,8 @@
 //   fs_ops walk DIR              lstat of every entry under DIR (readdir)
 //   fs_ops read FILE             sequential read in 1 MiB requests
 //   fs_ops firstbyte FILE        open + read of one byte
-//   fs_ops write SRC DST         copy SRC to DST in 1 MiB writes, then fsync
+//   fs_ops write SRC DST [nosync] copy SRC to DST in 1 MiB writes, then fsync
+//                                (unless nosync)
 //
 // Prints "<seconds> <count>" on stdout (count: files, entries or bytes).
 #include <dirent.h>
@@ -158,14 +159,14 @@ int FirstByte(const std::string& file) {
   return 0;
 }
 
-int Write(const std::string& src, const std::string& dst) {
+int Write(const std::string& src, const std::string& dst, bool sync) {
   int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) Die("open " + src);
   double t0 = Now();
   int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0) Die("create " + dst);
   long total = Drain(in, src, out, dst);
-  if (::fsync(out) != 0) Die("fsync " + dst);
+  if (sync && ::fsync(out) != 0) Die("fsync " + dst);
   if (::close(out) != 0) Die("close " + dst);
   std::printf("%.6f %ld\n", Now() - t0, total);
   ::close(in);
@@ -175,7 +176,7 @@ int Write(const std::string& src, const std::string& dst) {
 int Usage() {
   std::fprintf(stderr,
                "usage: fs_ops create DIR N SIZE | tree DIR N | walk DIR | read FILE |\n"
-               "              firstbyte FILE | write SRC DST\n");
+               "              firstbyte FILE | write SRC DST [nosync]\n");
   return 2;
 }
 
@@ -189,6 +190,9 @@ int main(int argc, char** argv) {
   if (cmd == "walk" && argc == 3) return Walk(argv[2]);
   if (cmd == "read" && argc == 3) return Read(argv[2]);
   if (cmd == "firstbyte" && argc == 3) return FirstByte(argv[2]);
-  if (cmd == "write" && argc == 4) return Write(argv[2], argv[3]);
+  if (cmd == "write" && argc == 4) return Write(argv[2], argv[3], true);
+  if (cmd == "write" && argc == 5 && std::string(argv[4]) == "nosync") {
+    return Write(argv[2], argv[3], false);
+  }
   return Usage();
 }

@@ -11,7 +11,8 @@
 # Rows (medians of --runs): sequential read of one big file cold (caches
 # dropped, mount restarted) and warm; random 4 KiB reads (fio, psync, cold);
 # big write until durable (native/overlay: write + fsync; snapvol: write +
-# `snapvol commit`; rclone: write + fsync + until the backend holds it);
+# `snapvol commit`, the point where snapvol data is durable; rclone: write +
+# fsync + until the backend holds it);
 # N × 4 KiB create+write+close; cold/warm lstat walk and cold `find` of the
 # file tree; first-byte latency of a file 9 levels deep (cold); snapvol
 # attach (mount) time for volumes of each --attach size, and the mount
@@ -131,9 +132,16 @@ trap cleanup EXIT
 # Durable write: each system's own meaning of "it will survive a crash".
 durable_write() {
   local sys=$1 dst=$2
-  "$FS_OPS" write "$NATIVE/big" "$dst" >/dev/null
   case $sys in
-    snapvol) "$SNAPVOL" commit "${MNT[snapvol]}" >/dev/null ;;
+    snapvol)
+      # A commit is what makes data durable (and shared) in snapvol; an
+      # fsync first would only make the private write layer durable too.
+      "$FS_OPS" write "$NATIVE/big" "$dst" nosync >/dev/null
+      "$SNAPVOL" commit "${MNT[snapvol]}" >/dev/null
+      ;;
+    *) "$FS_OPS" write "$NATIVE/big" "$dst" >/dev/null ;;
+  esac
+  case $sys in
     rclone)
       # Written back to the backend (the native directory) in full; rclone
       # uploads a closed file after --vfs-write-back (5 s by default).
