@@ -772,6 +772,62 @@ TEST_F(CsiE2eTest, DeadMountServerIsReportedAndItsWritesRecovered) {
   ASSERT_GRPC_OK(Unpublish(id, Pod("next")));
 }
 
+TEST_F(CsiE2eTest, VolumeAttributesPinAVersionAndSetTheCommitInterval) {
+  std::string id = CreateVolume("pvc-e2e-attrs");
+  ASSERT_GRPC_OK(Publish(id, Pod("w")));
+  WriteFile(Pod("w") + "/f", "v1");
+  EXPECT_EQ(Commit(Pod("w")), 1u);
+  WriteFile(Pod("w") + "/f", "v2");
+  EXPECT_EQ(Commit(Pod("w")), 2u);
+  ASSERT_GRPC_OK(Unpublish(id, Pod("w")));
+
+  // version: that version, read-only, and it never reloads.
+  ASSERT_GRPC_OK(Publish(id, Pod("pinned"), {{"version", "1"}}));
+  EXPECT_EQ(ReadFile(Pod("pinned") + "/f"), "v1");
+  EXPECT_NE(::mkdir((Pod("pinned") + "/d").c_str(), 0755), 0);
+  sv::ReloadRequest rreq;
+  rreq.set_target_path(Pod("pinned"));
+  sv::ReloadResponse rresp;
+  grpc::ClientContext rctx;
+  EXPECT_EQ(snapvol_->Reload(&rctx, rreq, &rresp).error_code(), StatusCode::FAILED_PRECONDITION);
+  ASSERT_GRPC_OK(Unpublish(id, Pod("pinned")));
+  grpc::Status st = Publish(id, Pod("future"), {{"version", "9"}});
+  EXPECT_EQ(st.error_code(), StatusCode::NOT_FOUND) << st.error_message();
+  EXPECT_TRUE(Contains(st.error_message(), "pvc-e2e-attrs")) << st.error_message();
+
+  // readOnly: the head, read-only.
+  ASSERT_GRPC_OK(Publish(id, Pod("ro"), {{"readOnly", "true"}}));
+  EXPECT_EQ(ReadFile(Pod("ro") + "/f"), "v2");
+  EXPECT_TRUE(MountStatus(Pod("ro")).read_only());
+  ASSERT_GRPC_OK(Unpublish(id, Pod("ro")));
+
+  // commitInterval: the mount commits in the background (the driver's own
+  // default here is 0 = off). Wait for it, without assuming how fast.
+  ASSERT_GRPC_OK(Publish(id, Pod("bg"), {{"commitInterval", "100ms"}}));
+  EXPECT_EQ(MountStatus(Pod("bg")).commit_interval_ms(), 100u);
+  WriteFile(Pod("bg") + "/background", "committed without asking");
+  ASSERT_GRPC_OK(Publish(id, Pod("watcher")));
+  bool seen = false;
+  for (int i = 0; i < 600 && !seen; i++) {
+    Reload(Pod("watcher"));
+    seen = fsys::exists(Pod("watcher") + "/background");
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(seen);
+  ASSERT_GRPC_OK(Unpublish(id, Pod("bg")));
+  ASSERT_GRPC_OK(Unpublish(id, Pod("watcher")));
+
+  // environment: the same name in another environment is another volume.
+  v1::CreateVolumeRequest other = CreateRequest("pvc-e2e-attrs");
+  (*other.mutable_parameters())["environment"] = "staging";
+  v1::CreateVolumeResponse created;
+  ASSERT_GRPC_OK(TryCreateVolume(other, &created));
+  EXPECT_EQ(created.volume().volume_id(), "staging/pvc-e2e-attrs");
+  ASSERT_GRPC_OK(Publish(created.volume().volume_id(), Pod("staging")));
+  EXPECT_FALSE(fsys::exists(Pod("staging") + "/f"));
+  ASSERT_GRPC_OK(Unpublish(created.volume().volume_id(), Pod("staging")));
+}
+
 TEST_F(CsiE2eTest, FsGroupIsHonouredByTheMountNotByAWalk) {
   std::string id = CreateVolume("pvc-e2e-fsgroup");
   // Without a mount group, a non-root pod user cannot write the root (0755 root:root).
