@@ -338,6 +338,9 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   fi->fh = reinterpret_cast<uint64_t>(r->handle);
   fi->keep_cache = r->keep_cache ? 1 : 0;
+  // Our FLUSH does nothing (writes are synchronous, errors surface on
+  // write/fsync/commit): spare close() the round trip.
+  fi->noflush = 1;
   if (fuse_reply_open(req, fi) != 0) V(req).Release(r->handle);
 }
 
@@ -350,6 +353,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
   fi->fh = reinterpret_cast<uint64_t>(r->second.handle);
   fi->keep_cache = 1;
+  fi->noflush = 1;
   fuse_entry_param e = EntryParam(r->first);
   if (fuse_reply_create(req, &e, fi) != 0) {
     V(req).Release(r->second.handle);
