@@ -61,17 +61,14 @@ void WriteFile(const std::string& p, const std::string& data) {
   out << data;
 }
 
-// Whether `path` is a mount point of this process's mount namespace.
+// Whether something is mounted at `path`: it is on another device than its
+// parent, or it is a FUSE mount whose server is gone (ENOTCONN).
 bool Mounted(const std::string& path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, mountpoint;
-    fields >> id >> parent >> dev >> root >> mountpoint;
-    if (mountpoint == path) return true;
-  }
-  return false;
+  struct stat here {
+  }, parent{};
+  if (::stat(path.c_str(), &here) != 0) return errno == ENOTCONN;
+  if (::stat(fsys::path(path).parent_path().c_str(), &parent) != 0) return false;
+  return here.st_dev != parent.st_dev;
 }
 
 bool Contains(const std::string& text, const std::string& part) {
