@@ -1,6 +1,7 @@
 #include "driver/fs/mount.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -76,6 +77,10 @@ Status DecodeStartup(const std::string& msg) {
 
 int RunMountServer(const MountOptions& options, int ready_fd) {
   const bool daemon = ready_fd >= 0;
+  // Up to 64 FUSE threads would each grow a malloc arena of their own; the
+  // View serializes on one lock anyway, so two arenas lose nothing and save
+  // a quarter of the server's memory after a `find` over a big volume.
+  ::mallopt(M_ARENA_MAX, 2);
   // Chunk files are served from open descriptors (ChunkCache).
   struct rlimit nofile;
   if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
