@@ -68,6 +68,23 @@ Status WriteAll(int fd, std::string_view data, const std::string& shown) {
   return Status::Ok();
 }
 
+// pwrite(2) of all of `data` at `offset`; called from several threads at once.
+Status PwriteAll(int fd, uint64_t offset, std::string_view data, const std::string& shown) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) {
+        if (g_interrupted.load()) return Interrupted();
+        continue;
+      }
+      return LocalError(errno, shown, "cannot write");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
 std::string TempName() {
   static std::atomic<uint64_t> counter{0};
   return ".snapvol-get-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".tmp";
@@ -208,18 +225,24 @@ Status Downloader::WriteFile(int dirfd, const std::string& name, const std::stri
   Status st = [&]() -> Status {
     auto reader = volume::FileReader::Open(&engine_->objects(), e.content(), e.size());
     if (!reader.ok()) return RemoteError(reader.status(), remote);
-    bool local_failed = false;
-    Status read = (*reader)->ReadAll([&](std::string_view data) -> Status {
+    // The temporary file gets its final size first, so holes need no
+    // writes (they stay sparse) and chunks can land in any order: workers
+    // read, verify and write chunks in parallel.
+    if (::ftruncate(fd.get(), static_cast<off_t>(e.size())) != 0) {
+      return LocalError(errno, shown, "cannot write");
+    }
+    std::atomic<bool> local_failed{false};
+    Status read = (*reader)->ReadAllUnordered([&](uint64_t offset, std::string_view data) {
       if (g_interrupted.load()) return Interrupted();
-      Status w = WriteAll(fd.get(), data, shown);
+      Status w = PwriteAll(fd.get(), offset, data, shown);
       if (!w.ok()) {
-        local_failed = true;
+        local_failed.store(true);
         return w;
       }
       progress_->Add(data.size());
       return Status::Ok();
     });
-    if (!read.ok()) return local_failed ? read : RemoteError(read, remote);
+    if (!read.ok()) return local_failed.load() ? read : RemoteError(read, remote);
     if (::fchmod(fd.get(), e.mode() & 07777) != 0) return LocalError(errno, shown, "cannot chmod");
     struct timespec times[2] = {{0, UTIME_OMIT}, ToTimespec(e.mtime_ns())};
     if (::futimens(fd.get(), times) != 0) return LocalError(errno, shown, "cannot set mtime");

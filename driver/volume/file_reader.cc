@@ -1,9 +1,11 @@
 #include "driver/volume/file_reader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <future>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -193,6 +195,56 @@ Status FileReader::ReadAll(const std::function<Status(std::string_view)>& sink) 
     left -= take;
   }
   return zeros(left);
+}
+
+Status FileReader::ReadAllUnordered(const std::function<Status(uint64_t, std::string_view)>& sink) {
+  Impl& impl = *impl_;
+  if (impl.is_inline) {
+    std::string_view data(impl.inline_data);
+    data = data.substr(0, static_cast<size_t>(std::min<uint64_t>(data.size(), size_)));
+    return data.empty() ? Status::Ok() : sink(0, data);
+  }
+  std::vector<size_t> todo;  // data chunks that start inside the file
+  for (size_t i = 0; i < impl.chunks.size(); ++i) {
+    const Chunk& c = impl.chunks[i];
+    if (!c.hole && c.offset < size_) todo.push_back(i);
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  Status first;  // guarded by mu
+  auto fail = [&](Status s) {
+    std::lock_guard<std::mutex> l(mu);
+    if (first.ok()) first = std::move(s);
+    failed.store(true);
+  };
+  // Each worker claims chunks in file order and carries one chunk from the
+  // store to the sink: its buffer is reused and stays hot in its cache.
+  auto work = [&] {
+    store::ObjectBuffer buf;
+    for (;;) {
+      size_t k = next.fetch_add(1);
+      if (k >= todo.size() || failed.load()) return;
+      const Chunk& c = impl.chunks[todo[k]];
+      Status s = FetchChunk(impl.objects, c, &buf);
+      if (s.ok()) {
+        size_t take = static_cast<size_t>(std::min<uint64_t>(c.size, size_ - c.offset));
+        s = sink(c.offset, buf.view().substr(0, take));
+      }
+      if (!s.ok()) return fail(std::move(s));
+    }
+  };
+  if (todo.size() <= 1) {
+    work();
+    return first;
+  }
+  {
+    // More threads than cores: a worker waiting for its chunk's read keeps
+    // the disk busy while the others hash and write.
+    WorkerPool pool(std::min(todo.size(), std::max<size_t>(WorkerPool::DefaultThreads(), 4)));
+    for (size_t t = 0; t < pool.threads(); ++t) pool.Submit(work);
+  }  // joins: every task has finished
+  return first;
 }
 
 }  // namespace snapvol::volume

@@ -32,6 +32,19 @@ class FileReader {
   // ahead on worker threads. Stops at the first error from a fetch or sink.
   Status ReadAll(const std::function<Status(std::string_view)>& sink);
 
+  // Hands every byte of the file that is not a hole to `sink` exactly once,
+  // as (offset, bytes) pieces, called from several worker threads at once
+  // and in any order; each piece is verified (S10) before `sink` sees it.
+  // Holes (and a zero tail past the last chunk) are never passed: the
+  // caller's output must already read as zeros there (e.g. a new file
+  // extended with ftruncate). The fastest way to copy a file out: reading,
+  // hashing and the sink's writes all run in parallel, each while the
+  // chunk is still in the CPU cache. After the first error no new sink
+  // call starts; calls in flight finish before this returns the error
+  // (the caller then discards what was written). `sink` must be
+  // thread-safe.
+  Status ReadAllUnordered(const std::function<Status(uint64_t, std::string_view)>& sink);
+
   uint64_t size() const { return size_; }
 
  private:

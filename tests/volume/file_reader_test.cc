@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <random>
+#include <set>
+#include <thread>
 
 #include "driver/store/local/local_object_store.h"
 #include "driver/store/object_codec.h"
@@ -238,6 +243,93 @@ TEST(FileReaderTest, LocalStoreCorruptChunkFileStopsReadAllBeforeIt) {
   int calls = 0;
   Status stop = (*r)->ReadAll(
       [&](std::string_view) { return ++calls == 1 ? Status::Aborted("stop") : Status::Ok(); });
+  EXPECT_TRUE(stop.Is(core::Code::kAborted)) << stop.ToString();
+}
+
+// ReadAllUnordered: every data byte exactly once at its offset, holes never
+// passed, pieces delivered from more than one thread.
+TEST(FileReaderTest, ReadAllUnorderedCoversEveryDataByteOnceAndSkipsHoles) {
+  for (auto backend : {testing::Backend::kMemory, testing::Backend::kLocal}) {
+    auto t = testing::OpenTestStore(backend);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    store::ObjectStore& objects = *t->store->objects;
+    Sample s = MakeSample(objects);
+    auto r = FileReader::Open(&objects, s.content, s.bytes.size());
+    ASSERT_TRUE(r.ok());
+    std::mutex mu;
+    std::string out(s.bytes.size(), '\0');
+    std::vector<bool> seen(s.bytes.size(), false);
+    std::set<std::thread::id> threads;
+    bool overlap = false;
+    Status st = (*r)->ReadAllUnordered([&](uint64_t off, std::string_view d) {
+      std::lock_guard<std::mutex> l(mu);
+      threads.insert(std::this_thread::get_id());
+      for (size_t i = 0; i < d.size(); ++i) {
+        overlap |= seen[off + i];
+        seen[off + i] = true;
+      }
+      out.replace(off, d.size(), d);
+      return Status::Ok();
+    });
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_FALSE(overlap);
+    EXPECT_TRUE(out == s.bytes) << testing::BackendName(backend);
+    // MakeSample's hole (700,000 .. 823,457) is never handed to the sink.
+    for (size_t i = 700'000; i < 823'457; i += 997) EXPECT_FALSE(seen[i]) << i;
+    EXPECT_TRUE(seen[0] && seen[s.bytes.size() - 1]);
+    EXPECT_GT(threads.size(), 1u);
+  }
+}
+
+TEST(FileReaderTest, ReadAllUnorderedInlineTailHoleAndErrors) {
+  MemObjectStore objects;
+  objects::Content c;
+  c.set_inline_data("abc");
+  auto r = FileReader::Open(&objects, c, 10);  // inline bytes, then zeros
+  ASSERT_TRUE(r.ok());
+  std::string got;
+  ASSERT_TRUE((*r)->ReadAllUnordered([&](uint64_t off, std::string_view d) {
+                    EXPECT_EQ(off, 0u);
+                    got.append(d);
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(got, "abc");
+
+  // A corrupt chunk: Corruption, and the sink never sees its bytes.
+  std::string data = RandomBytes(300'000, 6);
+  FileWriter w(&objects, kSmall);
+  ASSERT_TRUE(w.Write(data).ok());
+  auto content = w.Finish();
+  ASSERT_TRUE(content.ok());
+  ASSERT_GE(content->chunks_size(), 10);
+  auto victim = store::HashField(content->chunks(5).hash(), "chunk");
+  ASSERT_TRUE(victim.ok());
+  uint64_t victim_off = 0;
+  for (int i = 0; i < 5; ++i) victim_off += content->chunks(i).size();
+  objects.Corrupt(*victim);
+  auto cr = FileReader::Open(&objects, *content, data.size());
+  ASSERT_TRUE(cr.ok());
+  std::mutex mu;
+  std::set<uint64_t> offsets;
+  Status st = (*cr)->ReadAllUnordered([&](uint64_t off, std::string_view d) {
+    std::lock_guard<std::mutex> l(mu);
+    offsets.insert(off);
+    EXPECT_TRUE(d == std::string_view(data).substr(off, d.size())) << off;
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.Is(core::Code::kCorruption)) << st.ToString();
+  EXPECT_EQ(offsets.count(victim_off), 0u);
+
+  // A failing sink stops the read with its error.
+  MemObjectStore clean;
+  Sample s = MakeSample(clean);
+  auto sr = FileReader::Open(&clean, s.content, s.bytes.size());
+  ASSERT_TRUE(sr.ok());
+  std::atomic<int> calls{0};
+  Status stop = (*sr)->ReadAllUnordered([&](uint64_t, std::string_view) {
+    return ++calls == 2 ? Status::Aborted("full") : Status::Ok();
+  });
   EXPECT_TRUE(stop.Is(core::Code::kAborted)) << stop.ToString();
 }
 
