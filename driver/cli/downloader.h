@@ -16,8 +16,11 @@
 // may be symlinks.) Files are written to a temporary name in their final
 // directory and renamed into place, so an interrupted get never leaves a
 // partial file under the final name; SIGINT/SIGTERM/SIGHUP remove the
-// temporary file. File data streams through FileReader::ReadAll, which
-// verifies every chunk (S10): a corrupt object is an error naming the path.
+// temporary file. File data goes through FileReader::ReadAllUnordered
+// (chunks read, verified and pwritten by worker threads in parallel; holes
+// left unwritten in the ftruncated file) or, for stdout, ReadAll. Every
+// chunk is verified (S10) before it is written: a corrupt object is an
+// error naming the path, and the temporary file is removed.
 #pragma once
 
 #include <cstdint>
