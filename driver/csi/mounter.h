@@ -28,8 +28,10 @@ struct MountSpec {
   bool read_only = false;
   std::optional<uint64_t> version;  // show this version (read-only) instead of the head
   std::optional<std::chrono::milliseconds> commit_interval;  // unset: the driver default
-  std::optional<uint32_t> mount_group;  // the pod's fsGroup (CSI volume_mount_group)
-  objects::Author author;               // recorded on the mount's commits
+  // The pod's fsGroup (CSI volume_mount_group): a read-write mount's root is
+  // given to this group before Mount returns (fs_mounter.h ApplyMountGroup).
+  std::optional<uint32_t> mount_group;
+  objects::Author author;  // recorded on the mount's commits
 };
 
 struct MountState {
