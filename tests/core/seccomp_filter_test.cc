@@ -29,7 +29,8 @@ std::string InChild(const SyscallAllowlist& list, const std::function<std::strin
   });
 }
 
-// Enough for a child to run the checks below and exit.
+// Enough for a child to run the checks below and exit (pipe2: UBSan probes
+// whether memory is readable by writing it to a pipe).
 SyscallAllowlist Minimal() {
   SyscallAllowlist list;
   list.syscalls = {"read",
@@ -60,7 +61,8 @@ SyscallAllowlist Minimal() {
                    "prlimit64",
                    "sched_getaffinity",
                    "mremap",
-                   "tgkill"};
+                   "tgkill",
+                   "pipe2"};
   list.socket_families = {AF_UNIX};
   return list;
 }
