@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
@@ -89,6 +90,24 @@ TEST_F(MountTest, CachedDirectoryListingsFollowLocalChangesAndReloads) {
   ASSERT_TRUE(fs::ReloadMount(b).ok());
   EXPECT_EQ(Names(b + "/d"), V({"four", "three"}));
   EXPECT_EQ(Names(b), V({"d"}));
+}
+
+TEST_F(MountTest, ManyFilesWrittenBeforeACommitDoNotRunOutOfDescriptors) {
+  // A server with a low open-file limit (as a container runtime might set),
+  // where every file written since the last commit has an upper file.
+  const std::string a = MountAt("a");
+  struct rlimit low = {256, 256};
+  ASSERT_EQ(::prlimit(ServerPid(a), RLIMIT_NOFILE, &low, nullptr), 0) << std::strerror(errno);
+  constexpr int kFiles = 1000;
+  for (int i = 0; i < kFiles; ++i) {
+    ASSERT_TRUE(WriteFile(a + "/f" + std::to_string(i), std::to_string(i))) << "file " << i;
+  }
+  // Rewrites reopen descriptors the pool closed.
+  ASSERT_TRUE(WriteFile(a + "/f0", "again"));
+  EXPECT_EQ(ReadFile(a + "/f1"), "1");
+  ASSERT_TRUE(fs::CommitMount(a).ok());
+  EXPECT_EQ(HeadFile("/f0"), "again");
+  EXPECT_EQ(HeadFile("/f" + std::to_string(kFiles - 1)), std::to_string(kFiles - 1));
 }
 
 TEST_F(MountTest, ServerRunsUnderItsSeccompAllowlist) {

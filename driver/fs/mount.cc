@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "driver/fs/control_json.h"
 #include "driver/fs/fuse_ops.h"
@@ -75,18 +76,39 @@ Status DecodeStartup(const std::string& msg) {
 
 }  // namespace
 
+namespace {
+
+// Chunk files are served from open descriptors (ChunkCache), and every file
+// written since the last commit keeps its upper file open: a job writing
+// 100k files before committing needs 100k descriptors. Take the soft limit
+// up to the hard one, and as root (CAP_SYS_RESOURCE) the hard one up to the
+// kernel's ceiling, since a container runtime's default (often 20k or less)
+// would otherwise fail such a job with EMFILE.
+void RaiseOpenFileLimit() {
+  struct rlimit nofile;
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0) return;
+  rlim_t ceiling = 0;
+  std::ifstream nr_open("/proc/sys/fs/nr_open");
+  if (!(nr_open >> ceiling)) ceiling = 0;
+  if (ceiling > nofile.rlim_max) {
+    struct rlimit raised = {ceiling, ceiling};
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+  }
+  if (nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+}
+
+}  // namespace
+
 int RunMountServer(const MountOptions& options, int ready_fd) {
   const bool daemon = ready_fd >= 0;
   // Up to 64 FUSE threads would each grow a malloc arena of their own; the
   // View serializes on one lock anyway, so two arenas lose nothing and save
   // a quarter of the server's memory after a `find` over a big volume.
   ::mallopt(M_ARENA_MAX, 2);
-  // Chunk files are served from open descriptors (ChunkCache).
-  struct rlimit nofile;
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-    nofile.rlim_cur = nofile.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &nofile);
-  }
+  RaiseOpenFileLimit();
   bool reported = false;
   auto report = [&](const Status& s) {
     if (ready_fd >= 0 && !reported) {

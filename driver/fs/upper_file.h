@@ -11,12 +11,20 @@
 // file still open for writing is committed at all is the committer's call
 // (mount_server.h), helped by WaitQuiet().
 //
+// Descriptors: a file keeps its descriptor only while someone uses it (a
+// Use) or while it is among the most recently used idle ones; a process-wide
+// pool closes the least recently used idle descriptors beyond a quarter of
+// RLIMIT_NOFILE and they are reopened on the next use. A job may write
+// 100k files between commits without running the server out of descriptors.
+// An unlinked file (still open by the application) keeps its descriptor.
+//
 // Thread-safe (pread/pwrite on one descriptor; counters are atomic).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -39,7 +47,27 @@ class UpperFile {
   UpperFile(const UpperFile&) = delete;
   UpperFile& operator=(const UpperFile&) = delete;
 
-  int fd() const { return fd_; }
+  // Keeps the file's descriptor open while alive.
+  class Use {
+   public:
+    Use(Use&& o) noexcept : f_(o.f_), fd_(o.fd_) { o.f_ = nullptr; }
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+    Use& operator=(Use&&) = delete;
+    ~Use() {
+      if (f_ != nullptr) f_->Release();
+    }
+    int fd() const { return fd_; }
+
+   private:
+    friend class UpperFile;
+    Use(const UpperFile* f, int fd) : f_(f), fd_(fd) {}
+    const UpperFile* f_;
+    int fd_;
+  };
+  // The descriptor, reopened if the pool closed it.
+  Result<Use> Acquire() const;
+
   uint64_t id() const { return id_; }
   const std::string& path() const { return path_; }
 
@@ -80,14 +108,25 @@ class UpperFile {
   // holes). nullopt if the file changed during each of `attempts` reads.
   Result<std::optional<Snap>> Snapshot(store::ObjectStore* objects, int attempts);
 
-  // Removes the file name; the descriptor stays usable until destruction.
+  // Removes the file name; the descriptor stays open (and usable through
+  // Acquire) until destruction.
   void Unlink();
 
+  // Descriptors currently open by all upper files of this process (tests).
+  static size_t OpenDescriptors();
+
  private:
+  friend class UpperFilePool;
   UpperFile(int fd, uint64_t id, std::string path) : fd_(fd), id_(id), path_(std::move(path)) {}
   Result<Snap> ReadInto(store::ObjectStore* objects);
+  void Release() const;
+  // Closes the descriptor if nobody uses it and the file is not unlinked.
+  void CloseIfIdle() const;
 
-  const int fd_;
+  mutable std::mutex fd_mu_;
+  mutable int fd_;        // -1 while closed by the pool; guarded by fd_mu_
+  mutable int uses_ = 0;  // guarded by fd_mu_
+  bool pinned_ = false;   // unlinked: never closed early; guarded by fd_mu_
   const uint64_t id_;
   const std::string path_;
   std::atomic<uint64_t> inflight_{0};

@@ -245,8 +245,14 @@ Status View::EnsureUpper(Lock& lock, Node* n, bool empty, uint64_t limit) {
   Status copied = upper.status();
   if (upper.ok()) {
     Result<std::shared_ptr<const FileLayout>> layout = FileLayout::Load(objects_, content, size);
-    copied = layout.ok() ? (*layout)->CopyTo(*chunks_, (*upper)->fd(), std::min(limit, size))
-                         : layout.status();
+    Result<UpperFile::Use> use = (*upper)->Acquire();
+    if (!layout.ok()) {
+      copied = layout.status();
+    } else if (!use.ok()) {
+      copied = use.status();
+    } else {
+      copied = (*layout)->CopyTo(*chunks_, use->fd(), std::min(limit, size));
+    }
   }
   lock.lock();
   if (!copied.ok()) {
@@ -1140,11 +1146,14 @@ Status View::Read(Handle* h, uint64_t off, size_t size, std::vector<Segment>* ou
   }
   if (upper != nullptr) {
     if (off >= file_size) return Status::Ok();
+    ASSIGN_OR_RETURN(UpperFile::Use use, upper->Acquire());
     Segment s;
-    s.fd = upper->fd();
+    s.fd = use.fd();
     s.pos = off;
     s.len = static_cast<size_t>(std::min<uint64_t>(size, file_size - off));
-    s.keep = upper;
+    // The reply splices from the descriptor after we return: keep it open.
+    s.keep = std::make_shared<std::pair<std::shared_ptr<UpperFile>, UpperFile::Use>>(
+        upper, std::move(use));
     out->push_back(std::move(s));
     return Status::Ok();
   }
@@ -1162,8 +1171,9 @@ Result<size_t> View::Write(Handle* h, uint64_t off,
   if (upper == nullptr) return PosixError(EIO, "no upper file for a writable handle");
   Result<size_t> written = Status::Internal("unset");
   {
+    ASSIGN_OR_RETURN(UpperFile::Use use, upper->Acquire());
     UpperFile::WriteScope scope(upper.get());
-    written = io(upper->fd());
+    written = io(use.fd());
   }
   if (!written.ok()) return written;
   Lock lock(mu_);
