@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -457,6 +458,49 @@ TEST_F(MountTest, CorruptChunkIsEio) {
       continue;
     }
     EXPECT_EQ(buf.substr(0, n), std::string(n, 'z')) << "served wrong bytes at " << off;
+  }
+  ::close(fd);
+  EXPECT_TRUE(eio);
+}
+
+TEST_F(MountTest, ChunkCorruptedAfterThisHostVerifiedItIsStillEio) {
+  const std::string a = MountAt("a");
+  const std::string data(6 << 20, 'q');
+  ASSERT_TRUE(WriteFile(a + "/data", data));
+  ASSERT_TRUE(fs::Unmount(a).ok());
+  // A first mount reads (and so verifies) every chunk; the host remembers.
+  const std::string b = MountAt("b");
+  ASSERT_EQ(ReadFile(b + "/data"), data);
+  ASSERT_TRUE(fs::Unmount(b).ok());
+  std::vector<std::string> chunks;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(store_dir() + "/objects")) {
+    if (e.is_regular_file() && e.file_size() >= (1 << 20)) chunks.push_back(e.path());
+  }
+  ASSERT_FALSE(chunks.empty());
+  char memo[128];
+  EXPECT_GT(::getxattr(chunks[0].c_str(), "user.snapvol.verified", memo, sizeof(memo)), 0)
+      << "no verification memo on " << chunks[0];
+  // Then the chunks are damaged in place (after the memo: a later mtime).
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (const std::string& path : chunks) {
+    int fd = ::open(path.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "y", 1, 1000), 1);
+    ::close(fd);
+  }
+  const std::string c = MountAt("c");
+  int fd = ::open((c + "/data").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  std::string buf(1 << 20, '\0');
+  bool eio = false;
+  for (off_t off = 0; off < static_cast<off_t>(data.size()); off += buf.size()) {
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
+    if (n < 0) {
+      EXPECT_EQ(errno, EIO);
+      eio = true;
+      continue;
+    }
+    EXPECT_EQ(buf.substr(0, n), data.substr(off, n)) << "served wrong bytes at " << off;
   }
   ::close(fd);
   EXPECT_TRUE(eio);

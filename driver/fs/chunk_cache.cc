@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,8 +23,6 @@ std::string LocalPathOf(store::ObjectStore* objects, const Hash& h) {
 // from the page cache through a populated mapping: no copy into a buffer (a
 // cold read is bound by this hash, so the copy showed up as ~15% of it).
 bool HashesTo(int fd, uint64_t size, const Hash& h) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != size) return false;
   core::Sha256 sha;
   if (size > 0) {
     void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
@@ -32,6 +31,30 @@ bool HashesTo(int fd, uint64_t size, const Hash& h) {
     ::munmap(map, size);
   }
   return sha.Finish() == h;
+}
+
+// The host remembers a verification on the object file itself, as an xattr
+// naming the file's identity when it hashed correctly (inode, size, mtime).
+// A later mount on this host trusts the file while that identity holds, so
+// only the first reader of a chunk on a host pays for hashing it ("verified
+// when it enters a node's cache", S10). Anything that rewrites the file in
+// place changes its mtime and sends it back through the hash.
+constexpr char kVerifiedXattr[] = "user.snapvol.verified";
+
+std::string Identity(const struct stat& st) {
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+bool VerifiedBefore(int fd, const struct stat& st) {
+  char buf[128];
+  ssize_t n = ::fgetxattr(fd, kVerifiedXattr, buf, sizeof(buf));
+  return n > 0 && std::string_view(buf, static_cast<size_t>(n)) == Identity(st);
+}
+
+void RememberVerified(int fd, const struct stat& st) {
+  const std::string id = Identity(st);
+  (void)::fsetxattr(fd, kVerifiedXattr, id.data(), id.size(), 0);  // best effort
 }
 
 }  // namespace
@@ -108,9 +131,17 @@ Result<std::shared_ptr<const ChunkData>> ChunkCache::Load(const Hash& h, uint64_
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
       data->fd = fd;
-      // Verify by hashing the whole object once; afterwards the descriptor
-      // serves reads directly (the store never rewrites an object in place).
-      if (HashesTo(fd, size, h)) return {std::move(data)};
+      // Verify by hashing the whole object once (or trust this host's earlier
+      // verification); afterwards the descriptor serves reads directly (the
+      // store never rewrites an object in place).
+      struct stat st;
+      if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == size) {
+        if (VerifiedBefore(fd, st)) return {std::move(data)};
+        if (HashesTo(fd, size, h)) {
+          RememberVerified(fd, st);
+          return {std::move(data)};
+        }
+      }
       // Let the store judge (and quarantine) it; a racing rewrite may also
       // have healed it, in which case Get returns good bytes.
     }
