@@ -53,9 +53,12 @@ Status LocalError(int err, const std::string& path, std::string_view what) {
   return Status::FromErrno(err, std::string(what) + " '" + path + "'");
 }
 
-Status WriteAll(int fd, std::string_view data, const std::string& shown) {
+// write(2) of all of `data` (offset < 0), or pwrite(2) of it at `offset`
+// (safe from several threads at once).
+Status WriteFully(int fd, int64_t offset, std::string_view data, const std::string& shown) {
   while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
+    ssize_t n = offset < 0 ? ::write(fd, data.data(), data.size())
+                           : ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) {
         if (g_interrupted.load()) return Interrupted();
@@ -64,25 +67,17 @@ Status WriteAll(int fd, std::string_view data, const std::string& shown) {
       return LocalError(errno, shown, "cannot write");
     }
     data.remove_prefix(static_cast<size_t>(n));
+    if (offset >= 0) offset += n;
   }
   return Status::Ok();
 }
 
-// pwrite(2) of all of `data` at `offset`; called from several threads at once.
+Status WriteAll(int fd, std::string_view data, const std::string& shown) {
+  return WriteFully(fd, -1, data, shown);
+}
+
 Status PwriteAll(int fd, uint64_t offset, std::string_view data, const std::string& shown) {
-  while (!data.empty()) {
-    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) {
-        if (g_interrupted.load()) return Interrupted();
-        continue;
-      }
-      return LocalError(errno, shown, "cannot write");
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-  }
-  return Status::Ok();
+  return WriteFully(fd, static_cast<int64_t>(offset), data, shown);
 }
 
 std::string TempName() {
