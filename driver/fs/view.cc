@@ -159,6 +159,35 @@ EntryOut View::Out(const Node* n) const {
   return o;
 }
 
+// Gives the base entry `e` at (dir, name) its node: the node of its hard-link
+// group if one is loaded (as another name of it), else a new one; records
+// it as dir's child. Caller holds mu_ and knows the name is not bound yet.
+Node* View::BindBaseEntry(Node* dir, const std::string& name, const objects::Entry& e) {
+  Node* n = nullptr;
+  if (e.link_id() != 0) {
+    auto l = links_.find(e.link_id());
+    if (l != links_.end()) n = l->second;
+  }
+  if (n != nullptr) {
+    if (n->parent == nullptr) {
+      n->parent = dir;
+      n->name = name;
+    } else {
+      n->more_names.emplace_back(dir, name);
+    }
+  } else {
+    n = table_.Add(NodeFromEntry(e));
+    n->parent = dir;
+    n->name = name;
+    if (n->link_id != 0) links_[n->link_id] = n;
+  }
+  Child c;
+  c.node = n;
+  c.replaced = true;
+  dir->dir->children.emplace(name, c);
+  return n;
+}
+
 Result<Node*> View::Resolve(Lock& lock, Node* dir, const std::string& name) {
   for (;;) {
     auto& children = dir->dir->children;
@@ -176,30 +205,7 @@ Result<Node*> View::Resolve(Lock& lock, Node* dir, const std::string& name) {
     it = children.find(name);
     if (it != children.end()) return it->second.node;
     if (!found->has_value()) return static_cast<Node*>(nullptr);
-    const Entry& e = **found;
-    Node* n = nullptr;
-    if (e.link_id() != 0) {
-      auto l = links_.find(e.link_id());
-      if (l != links_.end()) n = l->second;
-    }
-    if (n != nullptr) {
-      if (n->parent == nullptr) {
-        n->parent = dir;
-        n->name = name;
-      } else {
-        n->more_names.emplace_back(dir, name);
-      }
-    } else {
-      n = table_.Add(NodeFromEntry(e));
-      n->parent = dir;
-      n->name = name;
-      if (n->link_id != 0) links_[n->link_id] = n;
-    }
-    Child c;
-    c.node = n;
-    c.replaced = true;
-    children.emplace(name, c);
-    return n;
+    return BindBaseEntry(dir, name, **found);
   }
 }
 
@@ -1328,28 +1334,7 @@ Status View::ReadDir(Handle* h, uint64_t off, bool plus,
       } else if (plus && same_tree && skip == 0) {
         // Build the node exactly as a lookup would (no lock release: the
         // entry is at hand).
-        const Entry& e = *item.base;
-        if (e.link_id() != 0) {
-          auto l = links_.find(e.link_id());
-          if (l != links_.end()) n = l->second;
-        }
-        if (n != nullptr) {
-          if (n->parent == nullptr) {
-            n->parent = d;
-            n->name = name;
-          } else {
-            n->more_names.emplace_back(d, name);
-          }
-        } else {
-          n = table_.Add(NodeFromEntry(e));
-          n->parent = d;
-          n->name = name;
-          if (n->link_id != 0) links_[n->link_id] = n;
-        }
-        Child c;
-        c.node = n;
-        c.replaced = true;
-        d->dir->children.emplace(name, c);
+        n = BindBaseEntry(d, name, *item.base);
       }
       if (n != nullptr) {
         out.type = n->type;

@@ -261,6 +261,7 @@ class View {
   // The child bound to `name` in `dir`: a node, or nullptr if absent (or a
   // whiteout). May release the lock to read the base tree.
   Result<Node*> Resolve(Lock& lock, Node* dir, const std::string& name);
+  Node* BindBaseEntry(Node* dir, const std::string& name, const objects::Entry& e);
   // Loads the node's base entry into node->entry. May release the lock.
   Status EnsureEntry(Lock& lock, Node* n);
   // Gives a file an upper file: empty if `empty`, else a copy of the first
