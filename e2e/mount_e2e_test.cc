@@ -390,6 +390,47 @@ TEST_F(MountTest, WriteDuringCommitIsNeverTorn) {
   EXPECT_EQ(*f, std::string(kSize, (*f)[0]));
 }
 
+// Big files written front to back are chunked as they are written (the
+// streaming commit); whatever else happens to them before the commit, the
+// committed bytes are the file's bytes.
+TEST_F(MountTest, BigFilesWrittenFrontToBackCommitTheirBytes) {
+  const std::string a = MountAt("a");
+  std::string seq(20 << 20, '\0'), patched, appended;
+  for (size_t i = 0; i < seq.size(); ++i) seq[i] = static_cast<char>((i * 2654435761u) >> 13);
+  auto write_seq = [&](const std::string& path, const std::string& data) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    EXPECT_GE(fd, 0) << path;
+    for (size_t off = 0; off < data.size(); off += 1 << 20) {
+      size_t n = std::min<size_t>(1 << 20, data.size() - off);
+      EXPECT_EQ(::pwrite(fd, data.data() + off, n, static_cast<off_t>(off)),
+                static_cast<ssize_t>(n));
+    }
+    return fd;
+  };
+  ::close(write_seq(a + "/seq", seq));
+  // Rewritten in the middle before it is closed.
+  int fd = write_seq(a + "/patched", seq);
+  patched = seq;
+  patched.replace(7 << 20, 5, "PATCH");
+  ASSERT_EQ(::pwrite(fd, "PATCH", 5, 7 << 20), 5);
+  ::close(fd);
+  // Still open (and quiet) when the commit runs.
+  int open_fd = write_seq(a + "/open", seq);
+  ASSERT_GE(open_fd, 0);
+  auto c = fs::CommitMount(a);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(HeadFile("/seq"), seq);
+  EXPECT_EQ(HeadFile("/patched"), patched);
+  EXPECT_EQ(HeadFile("/open"), seq);
+  // Appended after that commit: the next commit takes the whole file.
+  appended = seq + "tail";
+  ASSERT_EQ(::pwrite(open_fd, "tail", 4, static_cast<off_t>(seq.size())), 4);
+  ::close(open_fd);
+  ASSERT_TRUE(fs::CommitMount(a).ok());
+  EXPECT_EQ(HeadFile("/open"), appended);
+  EXPECT_EQ(ReadFile(a + "/open"), appended);
+}
+
 // Hard links share one inode in the mount and stay linked across commit
 // and reload.
 TEST_F(MountTest, HardLinkAcrossCommitAndReload) {

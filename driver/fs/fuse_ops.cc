@@ -394,15 +394,22 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
 
 void OpWriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
   const size_t size = fuse_buf_size(in);
-  Result<size_t> r = V(req).Write(H(fi), static_cast<uint64_t>(off), [&](int fd) -> Result<size_t> {
+  auto io = [&](const UpperFile::Use& use) -> Result<size_t> {
+    if (in->count == 1 && in->idx == 0 && in->off == 0 &&
+        (in->buf[0].flags & FUSE_BUF_IS_FD) == 0) {
+      return use.Pwrite(std::string_view(static_cast<const char*>(in->buf[0].mem), size),
+                        static_cast<uint64_t>(off));
+    }
+    use.WritesRaw();
     fuse_bufvec out = FUSE_BUFVEC_INIT(size);
     out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    out.buf[0].fd = fd;
+    out.buf[0].fd = use.fd();
     out.buf[0].pos = off;
     ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
     if (n < 0) return core::Status::FromErrno(static_cast<int>(-n), "writing the upper file");
     return static_cast<size_t>(n);
-  });
+  };
+  Result<size_t> r = V(req).Write(H(fi), static_cast<uint64_t>(off), io);
   if (!r.ok()) {
     fuse_reply_err(req, ErrnoOf(r.status()));
     return;

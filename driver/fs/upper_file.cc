@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <list>
+#include <memory>
 #include <thread>
 #include <unordered_map>
 
@@ -92,7 +95,167 @@ void UpperFile::CloseIfIdle() const {
   if (uses_ != 0 || pinned_ || fd_ < 0) return;
   ::close(fd_);
   fd_ = -1;
+  if (direct_fd_ >= 0) ::close(direct_fd_);
+  direct_fd_ = -1;
   UpperFilePool::Get().Closed();
+}
+
+int UpperFile::DirectFd() const {
+  std::lock_guard<std::mutex> l(fd_mu_);
+  if (direct_fd_ < 0 && !direct_off_ && fd_ >= 0) {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd_);
+    direct_fd_ = ::open(self.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
+    if (direct_fd_ < 0) direct_off_ = true;
+  }
+  return direct_fd_;
+}
+
+void UpperFile::NoDirectIo() const {
+  std::lock_guard<std::mutex> l(fd_mu_);
+  direct_off_ = true;
+}
+
+namespace {
+
+constexpr size_t kDirectBlock = 4096;          // offset, length and memory alignment
+constexpr size_t kDirectMinBytes = 256 << 10;  // smaller spans stay buffered
+constexpr size_t kDirectBufferBytes = 1 << 20;
+
+// A page-aligned scratch buffer per thread for direct I/O.
+char* DirectBuffer() {
+  struct Deleter {
+    void operator()(char* p) const { std::free(p); }
+  };
+  thread_local std::unique_ptr<char, Deleter> buf(
+      static_cast<char*>(std::aligned_alloc(kDirectBlock, kDirectBufferBytes)));
+  return buf.get();
+}
+
+Status PwriteFully(int fd, const char* p, size_t n, uint64_t off, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "writing upper file " + path);
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+    off += static_cast<uint64_t>(w);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<size_t> UpperFile::PwriteAt(int fd, std::string_view data, uint64_t off) const {
+  const char* p = data.data();
+  size_t n = data.size();
+  const size_t head = (kDirectBlock - off % kDirectBlock) % kDirectBlock;
+  const size_t aligned = n > head ? (n - head) / kDirectBlock * kDirectBlock : 0;
+  int dfd = aligned >= kDirectMinBytes ? DirectFd() : -1;
+  char* buf = dfd >= 0 ? DirectBuffer() : nullptr;
+  if (buf == nullptr) {
+    RETURN_IF_ERROR(PwriteFully(fd, p, n, off, path_));
+    Feed(fd, data, off);
+    return data.size();
+  }
+  const uint64_t start = off;
+  RETURN_IF_ERROR(PwriteFully(fd, p, head, off, path_));
+  p += head;
+  off += head;
+  size_t left = aligned;
+  while (left > 0) {
+    const size_t step = std::min(left, kDirectBufferBytes);
+    std::memcpy(buf, p, step);
+    ssize_t w = ::pwrite(dfd, buf, step, static_cast<off_t>(off));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EINVAL) {
+      // The file system takes O_DIRECT opens but not these writes.
+      NoDirectIo();
+      break;
+    }
+    if (w < 0) return Status::FromErrno(errno, "writing upper file " + path_);
+    // A short direct write leaves an aligned remainder or a buffered tail.
+    p += w;
+    off += static_cast<uint64_t>(w);
+    left -= static_cast<size_t>(w);
+    if (static_cast<size_t>(w) % kDirectBlock != 0) break;
+  }
+  RETURN_IF_ERROR(PwriteFully(fd, p, static_cast<size_t>(data.data() + n - p), off, path_));
+  Feed(fd, data, start);
+  return data.size();
+}
+
+namespace {
+std::atomic<int> g_streams{0};  // files streaming now, process-wide
+}  // namespace
+
+void UpperFile::Feed(int fd, std::string_view data, uint64_t off) const {
+  if (stream_store_ == nullptr) return;
+  std::lock_guard<std::mutex> l(stream_mu_);
+  if (stream_ == nullptr) {
+    // Start only on a big first write into an empty file: what a job saving
+    // a checkpoint or a model does. Small files gain nothing.
+    if (off != 0 || data.size() < kDirectMinBytes) return;
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != data.size()) return;
+    if (g_streams.fetch_add(1) >= kMaxStreams) {
+      g_streams.fetch_sub(1);
+      return;
+    }
+    sealed_.reset();
+    stream_ = std::make_unique<UpperStream>(stream_store_);
+    stream_end_ = 0;
+  }
+  if (off != stream_end_ || !stream_->Feed(data)) {
+    DropStreamLocked();
+    return;
+  }
+  stream_end_ += data.size();
+}
+
+void UpperFile::DropStream() const {
+  std::lock_guard<std::mutex> l(stream_mu_);
+  DropStreamLocked();
+}
+
+void UpperFile::DropStreamLocked() const {
+  sealed_.reset();
+  if (stream_ == nullptr) return;
+  stream_.reset();  // waits for its workers; what they stored is garbage
+  g_streams.fetch_sub(1);
+}
+
+void UpperFile::SealLocked() const {
+  if (stream_ == nullptr) return;
+  // The version is read before finishing: a write that raced in after the
+  // last fed one bumps it and TakeSealed refuses the content.
+  const uint64_t version = version_.load();
+  const uint64_t fed = stream_end_;
+  Result<objects::Content> content = stream_->Finish();
+  stream_.reset();
+  g_streams.fetch_sub(1);
+  if (!content.ok()) return;
+  Snap snap;
+  snap.content = std::move(*content);
+  snap.size = fed;
+  sealed_ = std::move(snap);
+  sealed_version_ = version;
+}
+
+void UpperFile::SealStream() {
+  std::lock_guard<std::mutex> l(stream_mu_);
+  SealLocked();
+}
+
+std::optional<UpperFile::Snap> UpperFile::TakeSealed() {
+  std::lock_guard<std::mutex> l(stream_mu_);
+  if (inflight_.load() != 0) return std::nullopt;
+  SealLocked();
+  if (!sealed_ || version_.load() != sealed_version_) return std::nullopt;
+  Result<uint64_t> size = Size();
+  if (!size.ok() || *size != sealed_->size) return std::nullopt;
+  return sealed_;
 }
 
 Result<std::shared_ptr<UpperFile>> UpperFile::Create(const std::string& path, uint64_t id) {
@@ -118,6 +281,7 @@ Result<std::shared_ptr<UpperFile>> UpperFile::Open(const std::string& path, uint
 
 UpperFile::~UpperFile() {
   UpperFilePool::Get().Forget(this);
+  if (direct_fd_ >= 0) ::close(direct_fd_);
   if (fd_ >= 0) {
     ::close(fd_);
     UpperFilePool::Get().Closed();
@@ -152,6 +316,7 @@ bool UpperFile::WaitQuiet(int64_t quiet_ns, int64_t deadline_ns) const {
 Status UpperFile::Truncate(uint64_t size) {
   ASSIGN_OR_RETURN(Use use, Acquire());
   WriteScope scope(this);
+  DropStream();
   if (::ftruncate(use.fd(), static_cast<off_t>(size)) != 0) {
     return Status::FromErrno(errno, "truncating upper file " + path_);
   }
@@ -180,6 +345,11 @@ Result<UpperFile::Snap> UpperFile::ReadInto(store::ObjectStore* objects) {
   const int fd = use.fd();
   volume::FileWriter writer(objects);
   std::string buf;
+  // Big files are read back with direct I/O: their bytes were mostly written
+  // that way and are not in the page cache; reading them through it would
+  // fill fresh pages only to copy them out once.
+  int dfd = size >= 4 * kDirectBufferBytes ? DirectFd() : -1;
+  char* dbuf = dfd >= 0 ? DirectBuffer() : nullptr;
   uint64_t pos = 0;
   while (pos < size) {
     off_t data = ::lseek(fd, static_cast<off_t>(pos), SEEK_DATA);
@@ -193,9 +363,24 @@ Result<UpperFile::Snap> UpperFile::ReadInto(store::ObjectStore* objects) {
     off_t hole = ::lseek(fd, static_cast<off_t>(pos), SEEK_HOLE);
     uint64_t hole_at = hole < 0 ? size : std::min<uint64_t>(static_cast<uint64_t>(hole), size);
     while (pos < hole_at) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(hole_at - pos, 1 << 20));
-      buf.resize(want);
-      ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
+      size_t want = static_cast<size_t>(std::min<uint64_t>(hole_at - pos, kDirectBufferBytes));
+      const char* got = nullptr;
+      ssize_t n = -1;
+      if (dbuf != nullptr && pos % kDirectBlock == 0) {
+        const size_t span = (want + kDirectBlock - 1) / kDirectBlock * kDirectBlock;
+        n = ::pread(dfd, dbuf, span, static_cast<off_t>(pos));
+        if (n < 0 && errno == EINVAL) {
+          NoDirectIo();
+          dbuf = nullptr;
+          continue;
+        }
+        n = std::min<ssize_t>(n, static_cast<ssize_t>(want));
+        got = dbuf;
+      } else {
+        buf.resize(want);
+        n = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
+        got = buf.data();
+      }
       if (n < 0) {
         if (errno == EINTR) continue;
         return Status::FromErrno(errno, "reading upper file " + path_);
@@ -205,7 +390,7 @@ Result<UpperFile::Snap> UpperFile::ReadInto(store::ObjectStore* objects) {
         pos = size;
         break;
       }
-      RETURN_IF_ERROR(writer.Write(std::string_view(buf.data(), static_cast<size_t>(n))));
+      RETURN_IF_ERROR(writer.Write(std::string_view(got, static_cast<size_t>(n))));
       pos += static_cast<uint64_t>(n);
     }
   }
@@ -220,6 +405,7 @@ Result<std::optional<UpperFile::Snap>> UpperFile::Snapshot(store::ObjectStore* o
   for (int i = 0; i < std::max(attempts, 1); ++i) {
     if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2 << i));
     if (inflight_.load() != 0) continue;
+    if (std::optional<Snap> streamed = TakeSealed()) return streamed;
     const uint64_t before = version_.load();
     if (inflight_.load() != 0) continue;
     ASSIGN_OR_RETURN(Snap snap, ReadInto(objects));

@@ -27,8 +27,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "driver/core/result.h"
+#include "driver/fs/upper_stream.h"
 #include "driver/store/object_store.h"
 #include "snapvol_objects.pb.h"
 
@@ -58,6 +60,16 @@ class UpperFile {
       if (f_ != nullptr) f_->Release();
     }
     int fd() const { return fd_; }
+    // Writes all of `data` at `off` (a write for snapshot purposes: call it
+    // inside a WriteScope). Large block-aligned spans go through a second,
+    // O_DIRECT descriptor: copying into fresh page-cache pages is the main
+    // cost of a big write (measured: ~60% of the server's CPU), and the
+    // commit reads the bytes back once anyway. The rest is written buffered.
+    Result<size_t> Pwrite(std::string_view data, uint64_t off) const {
+      return f_->PwriteAt(fd_, data, off);
+    }
+    // The caller changes the bytes through fd() itself: no streaming.
+    void WritesRaw() const { f_->DropStream(); }
 
    private:
     friend class UpperFile;
@@ -91,6 +103,21 @@ class UpperFile {
   void RemoveWriter() { writers_.fetch_sub(1); }
   int writers() const { return writers_.load(); }
 
+  // Streaming commit: a new file written front to back in big writes is
+  // chunked, hashed and stored into `objects` as the writes arrive (on the
+  // FileWriter's workers), so a commit finds its content ready instead of
+  // reading the file back; the bytes still land in the upper file too (S9).
+  // Any other kind of change (a write elsewhere, a truncate) drops the
+  // stream and the commit reads the file as before. At most kMaxStreams
+  // files stream at once (each holds a few chunks of memory). Call right
+  // after Create, before any write. `objects` must outlive the file.
+  static constexpr int kMaxStreams = 4;
+  void EnableStreaming(store::ObjectStore* objects) { stream_store_ = objects; }
+  // Finishes a stream (the last writer closed the file): frees its memory
+  // and keeps the content for the next commit. Call without the view's lock:
+  // it waits for the last chunks to be stored.
+  void SealStream();
+
   Result<uint64_t> Size() const;
   // Waits until no write has touched the file for `quiet_ns`, or until
   // `deadline_ns` (monotonic clock); returns whether it went quiet.
@@ -119,20 +146,41 @@ class UpperFile {
   friend class UpperFilePool;
   UpperFile(int fd, uint64_t id, std::string path) : fd_(fd), id_(id), path_(std::move(path)) {}
   Result<Snap> ReadInto(store::ObjectStore* objects);
+  Result<size_t> PwriteAt(int fd, std::string_view data, uint64_t off) const;
+  // The O_DIRECT descriptor (opened on first use through /proc/self/fd, so
+  // it works for unlinked files too), or -1 where the file system refuses
+  // direct I/O. Call while holding a Use.
+  int DirectFd() const;
+  void NoDirectIo() const;
+  // Streaming (see EnableStreaming); stream_mu_ guards the stream fields.
+  void Feed(int fd, std::string_view data, uint64_t off) const;
+  void DropStream() const;
+  void DropStreamLocked() const;
+  void SealLocked() const;
+  std::optional<Snap> TakeSealed();
   void Release() const;
   // Closes the descriptor if nobody uses it and the file is not unlinked.
   void CloseIfIdle() const;
 
   mutable std::mutex fd_mu_;
-  mutable int fd_;        // -1 while closed by the pool; guarded by fd_mu_
-  mutable int uses_ = 0;  // guarded by fd_mu_
-  bool pinned_ = false;   // unlinked: never closed early; guarded by fd_mu_
+  mutable int fd_;                   // -1 while closed by the pool; guarded by fd_mu_
+  mutable int uses_ = 0;             // guarded by fd_mu_
+  mutable int direct_fd_ = -1;       // guarded by fd_mu_; closed with fd_
+  mutable bool direct_off_ = false;  // guarded by fd_mu_: no direct I/O here
+  bool pinned_ = false;              // unlinked: never closed early; guarded by fd_mu_
   const uint64_t id_;
   const std::string path_;
   std::atomic<uint64_t> inflight_{0};
   std::atomic<uint64_t> version_{0};
   std::atomic<int64_t> last_write_ns_{0};
   std::atomic<int> writers_{0};
+
+  store::ObjectStore* stream_store_ = nullptr;
+  mutable std::mutex stream_mu_;
+  mutable std::unique_ptr<UpperStream> stream_;  // guarded by stream_mu_
+  mutable uint64_t stream_end_ = 0;              // bytes fed; guarded by stream_mu_
+  mutable std::optional<Snap> sealed_;           // guarded by stream_mu_
+  mutable uint64_t sealed_version_ = 0;          // version_ when sealed_
 };
 
 }  // namespace snapvol::fs

@@ -239,6 +239,7 @@ Status View::EnsureUpper(Lock& lock, Node* n, bool empty, uint64_t limit) {
   const std::string path = options_.data_dir + "/" + std::to_string(id);
   if (empty) {
     ASSIGN_OR_RETURN(n->upper, UpperFile::Create(path, id));
+    n->upper->EnableStreaming(objects_);
     return Status::Ok();
   }
   Pin pin(this, n);
@@ -749,6 +750,7 @@ Result<EntryOut> View::Mknod(Ino parent, const std::string& name, uint32_t mode,
   if (type == NodeType::kFile) {
     const uint64_t id = next_upper_++;
     ASSIGN_OR_RETURN(upper, UpperFile::Create(options_.data_dir + "/" + std::to_string(id), id));
+    upper->EnableStreaming(objects_);
   }
   Node* n = NewLocal(type, attr);
   n->upper = std::move(upper);
@@ -1103,6 +1105,7 @@ Result<std::pair<EntryOut, OpenOut>> View::Create(Ino parent, const std::string&
       const uint64_t id = next_upper_++;
       ASSIGN_OR_RETURN(std::shared_ptr<UpperFile> upper,
                        UpperFile::Create(options_.data_dir + "/" + std::to_string(id), id));
+      upper->EnableStreaming(objects_);
       Node* n = NewLocal(NodeType::kFile, NewAttr(dir, mode, cred, false));
       n->upper = std::move(upper);
       Bind(dir, name, n);
@@ -1167,7 +1170,7 @@ Status View::Read(Handle* h, uint64_t off, size_t size, std::vector<Segment>* ou
 }
 
 Result<size_t> View::Write(Handle* h, uint64_t off,
-                           const std::function<Result<size_t>(int fd)>& io) {
+                           const std::function<Result<size_t>(const UpperFile::Use&)>& io) {
   std::shared_ptr<UpperFile> upper;
   {
     Lock lock(mu_);
@@ -1179,7 +1182,7 @@ Result<size_t> View::Write(Handle* h, uint64_t off,
   {
     ASSIGN_OR_RETURN(UpperFile::Use use, upper->Acquire());
     UpperFile::WriteScope scope(upper.get());
-    written = io(use.fd());
+    written = io(use);
   }
   if (!written.ok()) return written;
   Lock lock(mu_);
@@ -1205,16 +1208,24 @@ Status View::Fsync(Handle* h, bool datasync) {
 }
 
 void View::Release(Handle* h) {
-  Lock lock(mu_);
-  auto it = handles_.find(h);
-  if (it == handles_.end()) return;
-  Node* n = h->node;
-  --n->opens;
-  if (h->writable) --n->writers;
-  if (h->upper != nullptr) h->upper->RemoveWriter();
-  if (n->opens == 0) n->layout.reset();
-  handles_.erase(it);
-  MaybeDrop(n);
+  std::shared_ptr<UpperFile> closed;  // its last writer is gone
+  {
+    Lock lock(mu_);
+    auto it = handles_.find(h);
+    if (it == handles_.end()) return;
+    Node* n = h->node;
+    --n->opens;
+    if (h->writable) --n->writers;
+    if (h->upper != nullptr) {
+      h->upper->RemoveWriter();
+      if (h->upper->writers() == 0) closed = h->upper;
+    }
+    if (n->opens == 0) n->layout.reset();
+    handles_.erase(it);
+    MaybeDrop(n);
+  }
+  // Waits for the stream's last chunks: not under the view's lock.
+  if (closed != nullptr) closed->SealStream();
 }
 
 Status View::SyncJournal() {

@@ -205,7 +205,8 @@ class View {
   // Runs `io` (which writes the data to the given descriptor at `off` and
   // returns the bytes written) under the upper file's write bracket, then
   // records the new size and time.
-  Result<size_t> Write(Handle* h, uint64_t off, const std::function<Result<size_t>(int fd)>& io);
+  Result<size_t> Write(Handle* h, uint64_t off,
+                       const std::function<Result<size_t>(const UpperFile::Use&)>& io);
   // fsync(2) of a file: its upper file and the journal become durable.
   Status Fsync(Handle* h, bool datasync);
   void Release(Handle* h);

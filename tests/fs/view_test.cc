@@ -128,11 +128,8 @@ class ViewTest : public ::testing::Test {
   }
 
   static void Write(View& v, Handle* h, const std::string& data, uint64_t off = 0) {
-    auto n = v.Write(h, off, [&](int fd) -> Result<size_t> {
-      ssize_t w = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(off));
-      if (w < 0) return core::Status::FromErrno(errno, "pwrite");
-      return static_cast<size_t>(w);
-    });
+    auto n = v.Write(
+        h, off, [&](const UpperFile::Use& use) -> Result<size_t> { return use.Pwrite(data, off); });
     EXPECT_TRUE(n.ok());
   }
 
