@@ -5,6 +5,8 @@
 //   fs_ops create DIR N SIZE     N × (open O_CREAT + write SIZE + close) in DIR
 //   fs_ops tree DIR N            N files of 1-4 KiB in DIR/dNNN/ (1000 a dir),
 //                                plus DIR/deep/a/b/c/d/e/f/g/leaf.txt
+//                                (bench_tree.h; make_volume builds the same
+//                                tree straight into a volume)
 //   fs_ops walk DIR              lstat of every entry under DIR (readdir)
 //   fs_ops read FILE             sequential read in 1 MiB requests
 //   fs_ops firstbyte FILE        open + read of one byte
@@ -24,6 +26,8 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "bench/bench_tree.h"
 
 namespace {
 
@@ -69,23 +73,19 @@ int Create(const std::string& dir, long n, long size) {
 
 int Tree(const std::string& dir, long n) {
   MakeDir(dir);
-  uint64_t seed = 42;
+  snapvol::bench::TreeFileData files;
   double t0 = Now();
   for (long i = 0; i < n; ++i) {
-    std::string sub = dir + "/d" + std::to_string(i / 1000);
-    if (i % 1000 == 0) MakeDir(sub);
-    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    size_t size = 1024 + static_cast<size_t>((seed >> 33) % 3072);
-    std::string data(size, static_cast<char>('a' + i % 26));
-    MakeFile(sub + "/f" + std::to_string(i), data);
+    std::string sub = dir + "/" + snapvol::bench::TreeDirName(i);
+    if (i % snapvol::bench::kTreeFilesPerDir == 0) MakeDir(sub);
+    MakeFile(sub + "/" + snapvol::bench::TreeFileName(i), files.Next(i));
   }
-  std::string deep = dir + "/deep";
-  MakeDir(deep);
-  for (const char* part : {"a", "b", "c", "d", "e", "f", "g"}) {
+  std::string deep = dir;
+  for (const char* part : snapvol::bench::kTreeDeepDirs) {
     deep += std::string("/") + part;
     MakeDir(deep);
   }
-  MakeFile(deep + "/leaf.txt", "leaf\n");
+  MakeFile(deep + "/" + snapvol::bench::kTreeLeafName, snapvol::bench::kTreeLeafData);
   std::printf("%.6f %ld\n", Now() - t0, n + 1);
   return 0;
 }

@@ -47,7 +47,8 @@ snapvol_install_bench_deps >&2
 
 SNAPVOL=$(realpath "$BUILD/driver/cmd/snapvol")
 FS_OPS=$(realpath "$BUILD/bench/fs_ops")
-for b in "$SNAPVOL" "$FS_OPS"; do
+MAKE_VOLUME=$(realpath "$BUILD/bench/make_volume")
+for b in "$SNAPVOL" "$FS_OPS" "$MAKE_VOLUME"; do
   [ -x "$b" ] || { echo "mount_bench: $b is missing; build it first" >&2; exit 2; }
 done
 WORK=$(mktemp -d /var/tmp/snapvol-mountbench.XXXXXX)
@@ -244,13 +245,14 @@ done
 for s in $SYSTEMS; do umount_sys "$s"; done
 
 # ---- attach time by volume size; peak RSS after find over the largest ----
+# The volumes hold the same tree as above (bench_tree.h) under /data, made by
+# make_volume straight through the engine: `fs_ops tree` + `volume put` of
+# 1M files would take ~4 minutes.
 attach_rows=()
 rss_kib=
 for n in $ATTACH; do
-  "$SNAPVOL" volume create "att$n" >/dev/null
-  "$FS_OPS" tree "$WORK/att-src" "$n" >/dev/null
-  "$SNAPVOL" volume put "att$n" "$WORK/att-src" /data >/dev/null
-  rm -rf "$WORK/att-src"
+  log "make_volume att$n: $("$MAKE_VOLUME" --store "$SNAPVOL_STORE" --env "$SNAPVOL_ENV" \
+    "att$n" "$n" /data | first) s"
   v=()
   for _ in $(seq "$RUNS"); do
     drop_caches
@@ -261,10 +263,11 @@ for n in $ATTACH; do
   last=$n
 done
 if [ -n "${last:-}" ]; then
-  mount_sys snapvol "att$last"
-  find "${MNT[snapvol]}" >/dev/null
+  cold snapvol "att$last"
+  log "find over att$last: $(secs find "${MNT[snapvol]}") s"
   pid=$(server_pid "${MNT[snapvol]}")
   rss_kib=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+  log "mount server after find: $(grep -E '^Vm(HWM|RSS)' "/proc/$pid/status" | tr -s ' \n' ' ')"
   umount_sys snapvol
 fi
 
