@@ -44,17 +44,43 @@ objects::EntryType EntryTypeOf(NodeType t) {
   return objects::FILE;
 }
 
+InodeTable::InodeTable() { Resize(kMinCapacity); }
+
+InodeTable::~InodeTable() {
+  for (Node* n : slots_) delete n;
+}
+
+// Fibonacci hashing: consecutive inode numbers spread over the table.
+size_t InodeTable::Home(Ino ino) const {
+  return static_cast<size_t>((ino * 0x9E3779B97F4A7C15ull) >> shift_);
+}
+
+size_t InodeTable::Find(Ino ino) const {
+  const size_t mask = slots_.size() - 1;
+  size_t i = Home(ino);
+  while (slots_[i] != nullptr && slots_[i]->ino != ino) i = (i + 1) & mask;
+  return i;
+}
+
+void InodeTable::Resize(size_t capacity) {
+  std::vector<Node*> old = std::move(slots_);
+  slots_.assign(capacity, nullptr);
+  shift_ = 64 - __builtin_ctzll(capacity);
+  for (Node* n : old) {
+    if (n != nullptr) slots_[Find(n->ino)] = n;
+  }
+}
+
 Node* InodeTable::Add(std::unique_ptr<Node> node) {
+  if ((size_ + 1) * 4 > slots_.size() * 3) Resize(slots_.size() * 2);
   node->ino = next_++;
-  Node* raw = node.get();
-  nodes_.emplace(raw->ino, std::move(node));
+  Node* raw = node.release();
+  slots_[Find(raw->ino)] = raw;
+  ++size_;
   return raw;
 }
 
-Node* InodeTable::Get(Ino ino) const {
-  auto it = nodes_.find(ino);
-  return it == nodes_.end() ? nullptr : it->second.get();
-}
+Node* InodeTable::Get(Ino ino) const { return slots_[Find(ino)]; }
 
 bool InodeTable::Forget(Node* node, uint64_t n) {
   if (n > node->nlookup) {
@@ -69,7 +95,23 @@ bool InodeTable::Forget(Node* node, uint64_t n) {
 
 void InodeTable::Erase(Node* node) {
   if (node->ino == kRootIno) return;
-  nodes_.erase(node->ino);
+  size_t hole = Find(node->ino);
+  if (slots_[hole] != node) return;
+  delete node;
+  --size_;
+  // Backward shift: move later members of the probe run into the hole
+  // unless that would put them before their home slot.
+  const size_t mask = slots_.size() - 1;
+  for (size_t j = (hole + 1) & mask; slots_[j] != nullptr; j = (j + 1) & mask) {
+    const size_t home = Home(slots_[j]->ino);
+    // Cyclic distances: may slot j's node move back to `hole`?
+    if (((j - home) & mask) >= ((j - hole) & mask)) {
+      slots_[hole] = slots_[j];
+      hole = j;
+    }
+  }
+  slots_[hole] = nullptr;
+  if (slots_.size() > kMinCapacity && size_ * 16 < slots_.size() * 3) Resize(slots_.size() / 2);
 }
 
 }  // namespace snapvol::fs

@@ -48,6 +48,47 @@ struct Attr {
 
 struct Node;
 
+// Further names of a hard-linked node. Almost no node has any, and a mount
+// holds a node for every inode the kernel caches (a `find` over 1M files
+// means 1M nodes), so the vector is allocated only once a name is added and
+// freed when the last one goes: the common node pays one pointer, not 24
+// bytes. The subset of std::vector's interface the View uses.
+class MoreNames {
+ public:
+  using value_type = std::pair<Node*, std::string>;
+  using Vector = std::vector<value_type>;
+  using iterator = Vector::iterator;
+  using const_iterator = Vector::const_iterator;
+
+  bool empty() const { return v_ == nullptr; }
+  size_t size() const { return v_ == nullptr ? 0 : v_->size(); }
+  value_type& back() { return v_->back(); }
+  template <typename... Args>
+  value_type& emplace_back(Args&&... args) {
+    if (v_ == nullptr) v_ = std::make_unique<Vector>();
+    return v_->emplace_back(std::forward<Args>(args)...);
+  }
+  void pop_back() {
+    v_->pop_back();
+    if (v_->empty()) v_.reset();
+  }
+  iterator erase(iterator first, iterator last) {
+    if (v_ == nullptr) return last;
+    iterator next = v_->erase(first, last);
+    if (!v_->empty()) return next;
+    v_.reset();
+    return iterator();
+  }
+  // Value-initialized iterators compare equal: an empty range.
+  iterator begin() { return v_ == nullptr ? iterator() : v_->begin(); }
+  iterator end() { return v_ == nullptr ? iterator() : v_->end(); }
+  const_iterator begin() const { return v_ == nullptr ? const_iterator() : v_->cbegin(); }
+  const_iterator end() const { return v_ == nullptr ? const_iterator() : v_->cend(); }
+
+ private:
+  std::unique_ptr<Vector> v_;  // null when empty, never empty when set
+};
+
 // One name in a directory.
 struct Child {
   Node* node = nullptr;   // nullptr: a whiteout (deleted here)
@@ -69,9 +110,10 @@ struct DirState {
   std::map<std::string, Child> children;
 };
 
+// Fields are ordered to leave no padding: sizeof(Node) is what a mount pays
+// per inode the kernel holds (tests/fs/inode_table_test.cc checks the bound).
 struct Node {
   Ino ino = 0;
-  NodeType type = NodeType::kFile;
   Attr attr;
   uint64_t link_id = 0;
   // Fingerprint of the base entry mirrored (at origin), to tell on reload
@@ -84,13 +126,14 @@ struct Node {
   Node* parent = nullptr;
   std::string name;
   // Further names of a hard-linked node.
-  std::vector<std::pair<Node*, std::string>> more_names;
+  MoreNames more_names;
 
   uint64_t nlookup = 0;  // kernel references (lookup-count rules, inode_table.h)
   uint32_t opens = 0;    // open file and directory handles
   uint32_t writers = 0;  // open handles that may write
-  uint32_t pins = 0;     // View calls using the node while mu_ is released
+  uint16_t pins = 0;     // View calls using the node while mu_ is released (<= threads)
 
+  NodeType type = NodeType::kFile;
   bool at_origin = true;       // mirrors the base entry at (parent, name)
   bool dirty = false;          // attributes/content/xattrs changed since the last commit
   bool kept = false;           // holds local state itself or below: never dropped before reload

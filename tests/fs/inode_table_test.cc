@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <random>
+
 namespace snapvol::fs {
 namespace {
 
@@ -38,6 +42,102 @@ TEST(InodeTableTest, RootIsNeverErased) {
   Node* root = t.Add(std::make_unique<Node>());
   t.Erase(root);
   EXPECT_EQ(t.root(), root);
+}
+
+// Random adds and erases against a reference map: every live node stays
+// findable through growth, backward-shift erases and shrinking.
+TEST(InodeTableTest, MatchesAReferenceMapUnderChurn) {
+  InodeTable t;
+  Node* root = t.Add(std::make_unique<Node>());
+  std::map<Ino, Node*> live;
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200000; ++round) {
+    // Grow for a while, then shrink to a few nodes, then grow again.
+    const bool grow = (round / 50000) % 2 == 0 ? rng() % 4 != 0 : rng() % 4 == 0;
+    if (grow || live.empty()) {
+      Node* n = t.Add(std::make_unique<Node>());
+      live[n->ino] = n;
+    } else {
+      auto it = live.lower_bound(rng() % t.next_ino());
+      if (it == live.end()) it = live.begin();
+      t.Erase(it->second);
+      EXPECT_EQ(t.Get(it->first), nullptr);
+      live.erase(it);
+    }
+    if (round % 9973 == 0) {
+      for (const auto& [ino, n] : live) ASSERT_EQ(t.Get(ino), n) << "round " << round;
+    }
+  }
+  EXPECT_EQ(t.size(), live.size() + 1);
+  EXPECT_EQ(t.root(), root);
+  for (const auto& [ino, n] : live) ASSERT_EQ(t.Get(ino), n);
+  size_t visited = 0;
+  t.ForEach([&](Node*) { ++visited; });
+  EXPECT_EQ(visited, t.size());
+  EXPECT_EQ(t.Get(t.next_ino()), nullptr);
+}
+
+// The hash stays between 3/16 and 3/4 full, so memory follows the number of
+// nodes the kernel holds, down as well as up.
+TEST(InodeTableTest, CapacityFollowsSize) {
+  InodeTable t;
+  t.Add(std::make_unique<Node>());
+  std::vector<Node*> nodes;
+  for (int i = 0; i < 100000; ++i) nodes.push_back(t.Add(std::make_unique<Node>()));
+  EXPECT_LE(t.size() * 4, t.capacity() * 3);
+  EXPECT_GE(t.size() * 16, t.capacity() * 3);
+  const size_t full = t.capacity();
+  for (Node* n : nodes) t.Erase(n);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_LT(t.capacity(), full / 1000);
+  EXPECT_NE(t.root(), nullptr);
+}
+
+// A mount holds one Node per inode the kernel caches: 1M after a `find`
+// over 1M files (docs/performance.md). 216 bytes is a 224-byte malloc
+// chunk; growing past it costs 16 MiB per million inodes.
+TEST(NodeTest, StaysSmall) { EXPECT_LE(sizeof(Node), 216u); }
+
+TEST(MoreNamesTest, AllocatesOnlyWhileNonEmpty) {
+  Node a, b;
+  MoreNames names;
+  EXPECT_TRUE(names.empty());
+  EXPECT_EQ(names.size(), 0u);
+  EXPECT_EQ(names.begin(), names.end());
+  names.emplace_back(&a, "x");
+  names.emplace_back(&b, "y");
+  EXPECT_FALSE(names.empty());
+  EXPECT_EQ(names.size(), 2u);
+  EXPECT_EQ(names.back().second, "y");
+  names.pop_back();
+  EXPECT_EQ(names.size(), 1u);
+  names.pop_back();
+  EXPECT_TRUE(names.empty());
+  EXPECT_EQ(names.begin(), names.end());
+}
+
+TEST(MoreNamesTest, EraseRemoveIdiom) {
+  Node a, b;
+  MoreNames names;
+  auto drop = [&names](Node* dir) {
+    names.erase(
+        std::remove_if(names.begin(), names.end(), [&](const auto& p) { return p.first == dir; }),
+        names.end());
+  };
+  drop(&a);  // on an empty list: no-op
+  EXPECT_TRUE(names.empty());
+  names.emplace_back(&a, "x");
+  names.emplace_back(&b, "y");
+  names.emplace_back(&a, "z");
+  drop(&a);
+  ASSERT_EQ(names.size(), 1u);
+  const MoreNames& view = names;
+  for (const auto& [dir, name] : view) {
+    EXPECT_EQ(dir, &b);
+    EXPECT_EQ(name, "y");
+  }
+  drop(&b);
+  EXPECT_TRUE(names.empty());
 }
 
 TEST(InodeTableDeathTest, ForgetBelowZeroAborts) {
