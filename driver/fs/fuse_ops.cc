@@ -289,7 +289,17 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
   in.atime_now = (to_set & FUSE_SET_ATTR_ATIME_NOW) != 0;
   in.mtime_now = (to_set & FUSE_SET_ATTR_MTIME_NOW) != 0;
   in.via_handle = fi != nullptr;
-  ReplyAttr(req, V(req).SetAttr(ino, in, CredOf(req)));
+  Session* s = S(req);
+  Result<EntryOut> r = s->server->view().SetAttr(ino, in, CredOf(req));
+  ReplyAttr(req, r);
+  if (r.ok() && r->type == NodeType::kDir && (in.mode || in.uid || in.gid)) {
+    // Names cached under a directory that some users may not search any
+    // more must be looked up again (View::NamesToRecheck). Only after the
+    // reply: the caller holds the directory's inode lock until then.
+    for (const std::string& name : s->server->view().NamesToRecheck(ino)) {
+      fuse_lowlevel_notify_inval_entry(s->se, ino, name.data(), name.size());
+    }
+  }
 }
 
 void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
@@ -323,7 +333,17 @@ void OpSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* 
 
 void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
               const char* newname, unsigned int flags) {
-  ReplyStatus(req, V(req).Rename(parent, name, newparent, newname, flags, CredOf(req)));
+  Session* s = S(req);
+  const std::string to = newname;
+  core::Status st = s->server->view().Rename(parent, name, newparent, to, flags, CredOf(req));
+  ReplyStatus(req, st);
+  if (st.ok()) {
+    // The kernel keeps the moved name's cache lifetime; into a directory
+    // some users may not search it must be looked up again (as in setattr).
+    for (const std::string& n : s->server->view().NamesToRecheck(newparent)) {
+      if (n == to) fuse_lowlevel_notify_inval_entry(s->se, newparent, n.data(), n.size());
+    }
+  }
 }
 
 void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {

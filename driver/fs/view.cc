@@ -45,6 +45,9 @@ uint64_t PseudoIno(Ino dir, const std::string& name) {
   return (std::hash<std::string>{}(name) ^ (dir * 0x9E3779B97F4A7C15ull)) | (1ull << 63);
 }
 
+// Whether every user may search `dir` (null: no directory to search).
+bool SearchableByAll(const Node* dir) { return dir == nullptr || (dir->attr.mode & 0111) == 0111; }
+
 bool IsUserXattr(const std::string& name) { return name.rfind("user.", 0) == 0; }
 bool IsTrustedXattr(const std::string& name) { return name.rfind("trusted.", 0) == 0; }
 
@@ -155,6 +158,12 @@ EntryOut View::Out(const Node* n) const {
   o.entry_timeout = (n->parent != nullptr && n->parent->ino == kRootIno)
                         ? options_.root_entry_timeout
                         : options_.entry_timeout;
+  // The kernel walks cached names without asking us (no
+  // default_permissions), so it would skip the search check of a directory
+  // some users may not search: names in one are looked up on every walk.
+  bool searchable = SearchableByAll(n->parent);
+  for (const auto& [dir, name] : n->more_names) searchable &= SearchableByAll(dir);
+  if (!searchable) o.entry_timeout = 0;
   o.attr_timeout = options_.attr_timeout;
   return o;
 }
@@ -620,7 +629,18 @@ Result<EntryOut> View::SetAttr(Ino ino, const SetAttrIn& in, const Cred& cred) {
   const bool times = in.atime_ns || in.mtime_ns || in.atime_now || in.mtime_now;
   if (in.mode || in.uid || in.gid || in.size || times) RETURN_IF_ERROR(CheckWritable());
   const bool owner = cred.root() || cred.uid() == n->attr.uid;
-  if (in.mode && !owner) return PosixError(EPERM, "only the owner may change the mode");
+  // Without FUSE_CAP_HANDLE_KILLPRIV the kernel clears set-id bits itself
+  // when a non-owner writes or truncates (file_remove_privs): that arrives
+  // as a mode change, only clearing S_ISUID/S_ISGID, from the writer.
+  constexpr uint32_t kSetId = S_ISUID | S_ISGID;
+  const bool kill_priv = in.mode && !in.uid && !in.gid && n->type == NodeType::kFile &&
+                         (*in.mode & 07777) != n->attr.mode &&
+                         (*in.mode & 07777 & ~n->attr.mode) == 0 &&
+                         (*in.mode & ~kSetId) == (n->attr.mode & ~kSetId);
+  if (in.mode && !owner) {
+    if (!kill_priv) return PosixError(EPERM, "only the owner may change the mode");
+    RETURN_IF_ERROR(CheckAccess(n, cred, kMayWrite));
+  }
   if (in.uid && !(cred.root() || (cred.uid() == n->attr.uid && *in.uid == n->attr.uid))) {
     return PosixError(EPERM, "only root may change the owner");
   }
@@ -633,9 +653,17 @@ Result<EntryOut> View::SetAttr(Ino ino, const SetAttrIn& in, const Cred& cred) {
     if (n->type != NodeType::kFile) return PosixError(EINVAL, "not a regular file");
     if (!in.via_handle) RETURN_IF_ERROR(CheckAccess(n, cred, kMayWrite));
   }
-  if ((in.atime_ns && !in.atime_now) || (in.mtime_ns && !in.mtime_now)) {
+  // Linux lets a non-owner with write permission set only both times to
+  // "now" (utimensat(NULL) or UTIME_NOW twice); one time alone is
+  // utimensat with UTIME_OMIT, which needs ownership like explicit times.
+  // truncate(2) sends the size with mtime "now".
+  const bool set_atime = in.atime_ns || in.atime_now;
+  const bool set_mtime = in.mtime_ns || in.mtime_now;
+  const bool explicit_times = (in.atime_ns && !in.atime_now) || (in.mtime_ns && !in.mtime_now) ||
+                              (set_atime != set_mtime && !in.size);
+  if (explicit_times) {
     if (!owner) return PosixError(EPERM, "only the owner may set explicit times");
-  } else if ((in.atime_now || in.mtime_now) && !owner) {
+  } else if ((set_atime || set_mtime) && !owner && !(in.size && in.via_handle)) {
     RETURN_IF_ERROR(CheckAccess(n, cred, kMayWrite));
   }
 
@@ -1010,6 +1038,17 @@ Status View::Rename(Ino parent, const std::string& name, Ino new_parent,
   return JournalRecord(std::move(rec));
 }
 
+std::vector<std::string> View::NamesToRecheck(Ino ino) const {
+  Lock lock(mu_);
+  std::vector<std::string> names;
+  const Node* d = Get(ino);
+  if (d == nullptr || !d->is_dir() || SearchableByAll(d)) return names;
+  for (const auto& [name, c] : d->dir->children) {
+    if (c.node != nullptr) names.push_back(name);
+  }
+  return names;
+}
+
 Status View::Access(Ino ino, int mask, const Cred& cred) {
   Lock lock(mu_);
   Node* n = Get(ino);
@@ -1060,10 +1099,10 @@ Result<OpenOut> View::Open(Ino ino, int flags, const Cred& cred) {
     } else {
       RETURN_IF_ERROR(n->upper->Truncate(0));
     }
-    if (n->attr.size != 0 || !n->dirty) {
-      n->attr.size = 0;
-      n->attr.mtime_ns = n->attr.ctime_ns = NowNs();
-    }
+    // O_TRUNC changes mtime and ctime even of an empty file (Linux, POSIX
+    // "shall mark for update", pjdfstest open/00).
+    n->attr.size = 0;
+    n->attr.mtime_ns = n->attr.ctime_ns = NowNs();
     MarkDirty(n);
     RETURN_IF_ERROR(JournalPut(n));
     if (journal_ != nullptr) n->journaled_gen = journal_->gen();
@@ -1763,6 +1802,14 @@ Status View::RebaseDir(Node* d, const Entry* entry, Invalidations* inv) {
       if (a.mode != d->attr.mode || a.uid != d->attr.uid || a.gid != d->attr.gid ||
           a.mtime_ns != d->attr.mtime_ns) {
         inv->inodes.push_back(d->ino);
+      }
+      if ((a.mode != d->attr.mode || a.uid != d->attr.uid || a.gid != d->attr.gid) &&
+          (a.mode & 0111) != 0111) {
+        // Not searchable by everybody any more: cached names must be
+        // looked up again (NamesToRecheck).
+        for (const auto& [name, c] : d->dir->children) {
+          if (c.node != nullptr) inv->entries.emplace_back(d->ino, name);
+        }
       }
       d->attr = a;
       d->entry.reset();

@@ -192,6 +192,11 @@ class View {
   Status Rename(Ino parent, const std::string& name, Ino new_parent, const std::string& new_name,
                 unsigned flags, const Cred& cred);
   Status Access(Ino ino, int mask, const Cred& cred);
+  // The names in directory `ino` the kernel may have cached, if some users
+  // may not search it (else none): after a mode or owner change the caller
+  // invalidates them, so that the next walk through the directory is looked
+  // up with the walker's credentials and its search permission checked.
+  std::vector<std::string> NamesToRecheck(Ino ino) const;
   Result<StatFsOut> StatFs();
 
   // --- Files. ---

@@ -382,6 +382,74 @@ TEST_F(ViewTest, PermissionsAreEnforced) {
   EXPECT_EQ(v.SetAttr(f, chown, nobody).status().sys_errno(), EPERM);
 }
 
+// The POSIX rules pjdfstest checks that the kernel leaves to us (no
+// default_permissions): set-id bits cleared by a writer, who may set which
+// times, O_TRUNC times, and names under directories not everybody may search.
+TEST_F(ViewTest, PosixRulesTheKernelLeavesToTheServer) {
+  MountServer& s = Server();
+  View& v = s.view();
+  Cred nobody(65534, 65534);
+  const Ino f = Create(v, kRootIno, "f", "x");
+  SetAttrIn chmod;
+  chmod.mode = 06777;
+  ASSERT_TRUE(v.SetAttr(f, chmod, Cred()).ok());
+  // A non-owner with write permission may only clear the set-id bits (the
+  // kernel's kill-priv on write/truncate), nothing else.
+  SetAttrIn kill;
+  kill.mode = 0777;
+  auto r = v.SetAttr(f, kill, nobody);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->attr.mode, 0777u);
+  SetAttrIn other;
+  other.mode = 0775;
+  EXPECT_EQ(v.SetAttr(f, other, nobody).status().sys_errno(), EPERM);
+  chmod.mode = 06755;
+  ASSERT_TRUE(v.SetAttr(f, chmod, Cred()).ok());
+  kill.mode = 0755;
+  EXPECT_EQ(v.SetAttr(f, kill, nobody).status().sys_errno(), EACCES) << "no write permission";
+  // Times: both "now" needs write permission; one "now" alone (UTIME_OMIT
+  // for the other) needs ownership; truncate's size + mtime "now" needs
+  // write permission.
+  chmod.mode = 0666;
+  ASSERT_TRUE(v.SetAttr(f, chmod, Cred()).ok());
+  SetAttrIn touch;
+  touch.atime_ns = touch.mtime_ns = 0;
+  touch.atime_now = touch.mtime_now = true;
+  EXPECT_TRUE(v.SetAttr(f, touch, nobody).ok());
+  SetAttrIn one;
+  one.atime_ns = 0;
+  one.atime_now = true;
+  EXPECT_EQ(v.SetAttr(f, one, nobody).status().sys_errno(), EPERM);
+  SetAttrIn trunc;
+  trunc.size = 0;
+  trunc.mtime_ns = 0;
+  trunc.mtime_now = true;
+  EXPECT_TRUE(v.SetAttr(f, trunc, nobody).ok());
+  // O_TRUNC of an empty file still changes mtime and ctime.
+  const int64_t before = v.GetAttr(f)->attr.mtime_ns;
+  auto h = v.Open(f, O_WRONLY | O_TRUNC, Cred());
+  ASSERT_TRUE(h.ok());
+  v.Release(h->handle);
+  EXPECT_GT(v.GetAttr(f)->attr.mtime_ns, before);
+  EXPECT_GT(v.GetAttr(f)->attr.ctime_ns, before);
+  // Names in a directory every user may search are cached long; in one
+  // some may not, never (the kernel must look them up to check search
+  // permission), and a chmod that restricts it lists its names to recheck.
+  auto d = v.Mkdir(kRootIno, "d", 0755, Cred());
+  ASSERT_TRUE(d.ok());
+  auto sub = v.Mkdir(d->ino, "sub", 0755, Cred());
+  ASSERT_TRUE(sub.ok());
+  EXPECT_GT(sub->entry_timeout, 0);
+  EXPECT_TRUE(v.NamesToRecheck(d->ino).empty());
+  chmod.mode = 0750;
+  ASSERT_TRUE(v.SetAttr(d->ino, chmod, Cred()).ok());
+  EXPECT_EQ(v.NamesToRecheck(d->ino), std::vector<std::string>{"sub"});
+  auto again = v.Lookup(d->ino, "sub", Cred());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->entry_timeout, 0);
+  EXPECT_EQ(v.Lookup(d->ino, "sub", nobody).status().sys_errno(), EACCES);
+}
+
 // Recovery replays the journal into the same result a commit would give.
 TEST_F(ViewTest, JournalReplayMatchesTheView) {
   Seed({{"old", "O"}, {"d/x", "X"}});
