@@ -471,6 +471,12 @@ TEST_F(PjdfstestTest, SetIdBits) {
   EXPECT_EQ(As(kOther, [&] { return E(::truncate(own.c_str(), 5)); }), 0);
   EXPECT_EQ(Mode(own), 0777u) << "truncate by a non-owner must clear set-id bits";
   ASSERT_EQ(::chmod(own.c_str(), 06777), 0);
+  EXPECT_EQ(As(kOther, [&] { return E(::close(::open(own.c_str(), O_WRONLY | O_TRUNC))); }), 0);
+  EXPECT_EQ(Mode(own), 0777u) << "open(O_TRUNC) by a non-owner must clear set-id bits";
+  ASSERT_EQ(::chmod(own.c_str(), 06767), 0);
+  EXPECT_EQ(As(kOther, [&] { return E(::close(::open(own.c_str(), O_WRONLY | O_TRUNC))); }), 0);
+  EXPECT_EQ(Mode(own), 02767u) << "set-gid without group exec stays (not a set-gid program)";
+  ASSERT_EQ(::chmod(own.c_str(), 06777), 0);
   ASSERT_TRUE(WriteFile(own, "root"));
   EXPECT_EQ(Mode(own), 06777u) << "root's write keeps set-id bits";
 

@@ -1103,6 +1103,12 @@ Result<OpenOut> View::Open(Ino ino, int flags, const Cred& cred) {
     // "shall mark for update", pjdfstest open/00).
     n->attr.size = 0;
     n->attr.mtime_ns = n->attr.ctime_ns = NowNs();
+    // The kernel's kill-priv for open(O_TRUNC) never reaches us (with
+    // atomic O_TRUNC it drops that setattr), so clear the set-id bits as
+    // it would: for anyone but root, set-gid only with group exec.
+    if (!cred.root()) {
+      n->attr.mode &= ~(S_ISUID | ((n->attr.mode & S_IXGRP) != 0 ? S_ISGID : 0u));
+    }
     MarkDirty(n);
     RETURN_IF_ERROR(JournalPut(n));
     if (journal_ != nullptr) n->journaled_gen = journal_->gen();

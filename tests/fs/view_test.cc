@@ -432,6 +432,14 @@ TEST_F(ViewTest, PosixRulesTheKernelLeavesToTheServer) {
   v.Release(h->handle);
   EXPECT_GT(v.GetAttr(f)->attr.mtime_ns, before);
   EXPECT_GT(v.GetAttr(f)->attr.ctime_ns, before);
+  // O_TRUNC by anyone but root clears the set-id bits (the kernel's
+  // kill-priv for it never reaches the server).
+  chmod.mode = 06777;
+  ASSERT_TRUE(v.SetAttr(f, chmod, Cred()).ok());
+  h = v.Open(f, O_WRONLY | O_TRUNC, nobody);
+  ASSERT_TRUE(h.ok());
+  v.Release(h->handle);
+  EXPECT_EQ(v.GetAttr(f)->attr.mode, 0777u);
   // Names in a directory every user may search are cached long; in one
   // some may not, never (the kernel must look them up to check search
   // permission), and a chmod that restricts it lists its names to recheck.
