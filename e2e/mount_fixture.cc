@@ -43,7 +43,17 @@ bool Alive(int pid) {
   std::string line;
   std::getline(stat, line);
   size_t close = line.rfind(')');
-  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
+  if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z') return true;
+  // A zombie leader whose other threads are still exiting (finishing a disk
+  // write) still holds the process's descriptors, and so its mount lock.
+  std::error_code ec;
+  size_t threads = 0;
+  for (const auto& t :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    (void)t;
+    ++threads;
+  }
+  return threads > 1;
 }
 
 }  // namespace
