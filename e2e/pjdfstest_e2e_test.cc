@@ -6,6 +6,7 @@
 // (docs/mount.md "POSIX conformance"). Needs root.
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -1040,6 +1041,67 @@ TEST_F(PjdfstestTest, RenameReplacement) {
   ASSERT_TRUE(fs::CommitMount(m_).ok());
   EXPECT_EQ(HeadFile("/w/g/f"), "Content");
   EXPECT_FALSE(HeadFile("/w/e/f").has_value());
+}
+
+// ---------------------------------------------------------------------------
+// ETXTBSY: a program running from the mount cannot be opened for writing or
+// truncated; "..", fchmodat(AT_SYMLINK_NOFOLLOW) and other kernel-side rules
+// hold on the mount.
+
+TEST_F(PjdfstestTest, RunningProgramsAndKernelSideRules) {
+  auto prog = ReadFile("/bin/sleep");
+  ASSERT_TRUE(prog.has_value());
+  const std::string exe = P("sleep");
+  ASSERT_TRUE(WriteFile(exe, *prog));
+  ASSERT_EQ(::chmod(exe.c_str(), 0755), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl(exe.c_str(), "sleep", "5", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until the child runs the program from the mount.
+  const std::string proc_exe = "/proc/" + std::to_string(pid) + "/exe";
+  for (int i = 0; i < 250; ++i) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(proc_exe.c_str(), buf, sizeof(buf));
+    if (n > 0 && std::string(buf, n) == exe) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(E(::open(exe.c_str(), O_WRONLY)), ETXTBSY);
+  EXPECT_EQ(E(::truncate(exe.c_str(), 0)), ETXTBSY);
+  EXPECT_EQ(E(::unlink(exe.c_str())), 0) << "a running program may be unlinked";
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status)) << "the program did not run from the mount: " << status;
+  // No exec without an x bit, for root too.
+  ASSERT_TRUE(WriteFile(exe, *prog));
+  ASSERT_EQ(::chmod(exe.c_str(), 0644), 0);
+  EXPECT_EQ(As(0,
+               [&] {
+                 ::execl(exe.c_str(), "sleep", "0", static_cast<char*>(nullptr));
+                 return errno;
+               }),
+            EACCES);
+
+  // ".." of a moved directory is its new parent.
+  ASSERT_EQ(::mkdir(P("a").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(P("b").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(P("a/c").c_str(), 0755), 0);
+  ASSERT_EQ(::rename(P("a/c").c_str(), P("b/c").c_str()), 0);
+  EXPECT_EQ(Lstat(P("b/c/..")).st_ino, Lstat(P("b")).st_ino);
+  // Symlinks have no mode of their own to change.
+  ASSERT_EQ(::symlink("a", P("l").c_str()), 0);
+  EXPECT_EQ(E(::fchmodat(AT_FDCWD, P("l").c_str(), 0600, AT_SYMLINK_NOFOLLOW)), EOPNOTSUPP);
+  // open(O_CREAT) of an existing file needs no write permission on the
+  // directory; O_CREAT|O_EXCL on a symlink (even a dangling one) is EEXIST.
+  ASSERT_TRUE(Touch(P("b/f"), 0666));
+  ASSERT_EQ(::chmod(P("b/f").c_str(), 0666), 0);
+  const std::string bf = P("b/f");
+  EXPECT_EQ(As(kUser, [&] { return E(::close(::open(bf.c_str(), O_CREAT | O_WRONLY, 0644))); }), 0);
+  ASSERT_EQ(::symlink("nowhere", P("dangling").c_str()), 0);
+  EXPECT_EQ(E(::open(P("dangling").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644)), EEXIST);
+  EXPECT_FALSE(Exists(P("nowhere")));
 }
 
 // ---------------------------------------------------------------------------
