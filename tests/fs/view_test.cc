@@ -459,6 +459,32 @@ TEST_F(ViewTest, PosixRulesTheKernelLeavesToTheServer) {
 }
 
 // Recovery replays the journal into the same result a commit would give.
+// A reload that makes a directory not searchable by everybody invalidates
+// the names the kernel may have cached in it (see NamesToRecheck).
+TEST_F(ViewTest, ReloadThatRestrictsADirectoryInvalidatesItsNames) {
+  Seed({{"d/x", "X"}});
+  MountServer& a = Server();
+  View& v = a.view();
+  const Ino d = Find(v, kRootIno, "d");
+  auto x = v.Lookup(d, "x", Cred());
+  ASSERT_TRUE(x.ok());
+  EXPECT_GT(x->entry_timeout, 0);
+  MountServer& b = Server();
+  SetAttrIn chmod;
+  chmod.mode = 0700;
+  ASSERT_TRUE(b.view().SetAttr(Find(b.view(), kRootIno, "d"), chmod, Cred()).ok());
+  ASSERT_TRUE(b.Commit(CommitTrigger::kExplicit).ok());
+  auto inv = a.Reload();
+  ASSERT_TRUE(inv.ok()) << inv.status().ToString();
+  bool invalidated = false;
+  for (const auto& [parent, name] : inv->entries) invalidated |= parent == d && name == "x";
+  EXPECT_TRUE(invalidated);
+  EXPECT_EQ(v.Lookup(d, "x", Cred(65534, 65534)).status().sys_errno(), EACCES);
+  auto again = v.Lookup(d, "x", Cred());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->entry_timeout, 0);
+}
+
 TEST_F(ViewTest, JournalReplayMatchesTheView) {
   Seed({{"old", "O"}, {"d/x", "X"}});
   std::string mount_dir;
