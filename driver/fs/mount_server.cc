@@ -1,5 +1,8 @@
 #include "driver/fs/mount_server.h"
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -16,6 +19,25 @@ namespace snapvol::fs {
 namespace {
 
 namespace stdfs = std::filesystem;
+
+// On ext4 without a journal (this project's VMs) every inode allocation
+// skips the inodes of its block group deleted in the last ~30 s, reading
+// each one's inode-table block (recently_deleted()): a mount creating
+// files right after another mount's write layer was removed paid ~0.2 ms of
+// CPU per create. The Orlov allocator spreads the children of a "top
+// directory" over block groups, so each mount's write layer lands away
+// from the last one's deletions. Best effort: other file systems ignore or
+// refuse the flag, which changes nothing else.
+void SpreadChildren(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  int flags = 0;
+  if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_TOPDIR_FL) == 0) {
+    flags |= FS_TOPDIR_FL;
+    (void)::ioctl(fd, FS_IOC_SETFLAGS, &flags);
+  }
+  ::close(fd);
+}
 
 // Sizes of the per-mount caches.
 constexpr size_t kTreeCacheBytes = 64 << 20;
@@ -87,6 +109,8 @@ Result<std::unique_ptr<MountServer>> MountServer::Open(const MountOptions& optio
     const StateLayout state(o.state_dir);
     s->mount_dir_ = state.MountDir(s->mount_id_);
     const MountDirLayout layout(s->mount_dir_);
+    RETURN_IF_ERROR(env->CreateDirs(state.MountsDir()));
+    SpreadChildren(state.MountsDir());
     RETURN_IF_ERROR(env->CreateDirs(layout.DataDir()));
     ASSIGN_OR_RETURN(s->lock_, env->TryLockFile(layout.LockFile()));
     MountInfo info;

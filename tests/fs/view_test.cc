@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -544,6 +545,19 @@ TEST_F(ViewTest, ReplayStopsAtATornRecord) {
   ASSERT_TRUE(engine_->Commit(*vol, *cs, volume::CommitOptions()).ok());
   EXPECT_EQ(HeadFile("/a"), "1");
   EXPECT_FALSE(HeadFile("/b"));
+}
+
+// Each mount's write layer is spread over the file system's block groups
+// (see SpreadChildren in mount_server.cc).
+TEST_F(ViewTest, MountDirectoriesAreSpreadOverBlockGroups) {
+  Server();
+  int fd = ::open((State() + "/mounts").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  int flags = 0;
+  const bool supported = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+  ::close(fd);
+  if (!supported) GTEST_SKIP() << "no inode flags on this file system";
+  EXPECT_NE(flags & FS_TOPDIR_FL, 0);
 }
 
 TEST_F(ViewTest, RecoverCommitsDeadMountsOnly) {
