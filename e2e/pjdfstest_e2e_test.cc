@@ -229,6 +229,8 @@ TEST_F(PjdfstestTest, ErrnosOfBadPaths) {
   ASSERT_EQ(::symlink("dangling-target", P("dangling").c_str()), 0);
   EXPECT_EQ(E(::chmod(P("dangling").c_str(), 0644)), ENOENT);
   EXPECT_EQ(E(::open(P("dangling").c_str(), O_RDONLY)), ENOENT);
+  EXPECT_EQ(E(::close(::open(P("dangling").c_str(), O_CREAT | O_WRONLY, 0644))), 0);
+  EXPECT_TRUE(S_ISREG(Lstat(P("dangling-target")).st_mode)) << "O_CREAT through a symlink";
 
   // ENOTDIR: a file used as a directory in the prefix, and calls that need
   // a directory.
@@ -914,6 +916,7 @@ TEST_F(PjdfstestTest, SpecialFiles) {
   EXPECT_EQ(Mode(P("c")), 0640u);
   // A fifo in the mount carries data between processes (the kernel's pipe).
   ASSERT_EQ(::mkfifo(P("p").c_str(), 0666), 0);
+  EXPECT_EQ(E(::open(P("p").c_str(), O_WRONLY | O_NONBLOCK)), ENXIO) << "a fifo with no reader";
   pid_t pid = ::fork();
   if (pid == 0) {
     int fd = ::open(P("p").c_str(), O_WRONLY);
