@@ -598,6 +598,20 @@ TEST_F(PjdfstestTest, UnprivilegedAccess) {
   // Root passes any search check.
   ASSERT_EQ(::chmod(ns2.c_str(), 0), 0);
   EXPECT_EQ(E(::chmod((ns2 + "/f").c_str(), 0644)), 0);
+  // A process working below a directory that gets restricted keeps its
+  // working directory (the names are expired, not dropped).
+  ASSERT_EQ(::mkdir(P("ns3").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(P("ns3/sub").c_str(), 0755), 0);
+  int cwd = ::open(".", O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(cwd, 0);
+  ASSERT_EQ(::chdir(P("ns3/sub").c_str()), 0);
+  ASSERT_EQ(::chmod(P("ns3").c_str(), 0700), 0);
+  char wd[PATH_MAX];
+  const bool got = ::getcwd(wd, sizeof(wd)) != nullptr;
+  ASSERT_EQ(::fchdir(cwd), 0);
+  ::close(cwd);
+  ASSERT_TRUE(got) << std::strerror(errno);
+  EXPECT_EQ(std::string(wd), P("ns3/sub"));
 
   // Device nodes need CAP_MKNOD.
   EXPECT_EQ(As(kUser, [&] { return E(::mknod(P("dev").c_str(), S_IFCHR | 0644, makedev(1, 3))); }),

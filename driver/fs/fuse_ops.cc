@@ -224,6 +224,16 @@ Handle* H(fuse_file_info* fi) { return reinterpret_cast<Handle*>(fi->fh); }
 // Delivers kernel invalidations after a reload. `async_root` queues the
 // entries directly under the root instead of delivering them now (the
 // caller holds the root's inode lock).
+// Makes the kernel look (parent, name) up again on its next use. Expiring
+// rather than invalidating leaves the dentry in place: a process whose
+// working directory it is keeps a valid getcwd, and mounts on it stay.
+void ExpireEntry(fuse_session* se, Ino parent, const std::string& name) {
+  if (fuse_lowlevel_notify_expire_entry(se, parent, name.data(), name.size(),
+                                        FUSE_LL_EXPIRE_ONLY) == -ENOSYS) {
+    fuse_lowlevel_notify_inval_entry(se, parent, name.data(), name.size());
+  }
+}
+
 void Deliver(Session* s, Invalidations inv, bool async_root) {
   std::vector<std::pair<Ino, std::string>> later;
   for (auto& [parent, name] : inv.entries) {
@@ -232,6 +242,13 @@ void Deliver(Session* s, Invalidations inv, bool async_root) {
       continue;
     }
     fuse_lowlevel_notify_inval_entry(s->se, parent, name.data(), name.size());
+  }
+  for (auto& [parent, name] : inv.expire) {
+    if (async_root && parent == kRootIno) {
+      later.emplace_back(parent, std::move(name));
+      continue;
+    }
+    ExpireEntry(s->se, parent, name);
   }
   for (Ino ino : inv.inodes) fuse_lowlevel_notify_inval_inode(s->se, ino, 0, 0);
   s->async->Add(std::move(later));
@@ -297,7 +314,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     // more must be looked up again (View::NamesToRecheck). Only after the
     // reply: the caller holds the directory's inode lock until then.
     for (const std::string& name : s->server->view().NamesToRecheck(ino)) {
-      fuse_lowlevel_notify_inval_entry(s->se, ino, name.data(), name.size());
+      ExpireEntry(s->se, ino, name);
     }
   }
 }
@@ -341,7 +358,7 @@ void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
     // The kernel keeps the moved name's cache lifetime; into a directory
     // some users may not search it must be looked up again (as in setattr).
     for (const std::string& n : s->server->view().NamesToRecheck(newparent)) {
-      if (n == to) fuse_lowlevel_notify_inval_entry(s->se, newparent, n.data(), n.size());
+      if (n == to) ExpireEntry(s->se, newparent, n);
     }
   }
 }

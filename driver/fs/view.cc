@@ -1814,7 +1814,7 @@ Status View::RebaseDir(Node* d, const Entry* entry, Invalidations* inv) {
         // Not searchable by everybody any more: cached names must be
         // looked up again (NamesToRecheck).
         for (const auto& [name, c] : d->dir->children) {
-          if (c.node != nullptr) inv->entries.emplace_back(d->ino, name);
+          if (c.node != nullptr) inv->expire.emplace_back(d->ino, name);
         }
       }
       d->attr = a;

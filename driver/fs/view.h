@@ -130,6 +130,9 @@ struct StatFsOut {
 struct Invalidations {
   std::vector<std::pair<Ino, std::string>> entries;  // (parent, name)
   std::vector<Ino> inodes;                           // attributes and data/listing
+  // (parent, name) unchanged but to be looked up again (search permission
+  // of the parent changed, View::NamesToRecheck): expired, not dropped.
+  std::vector<std::pair<Ino, std::string>> expire;
 };
 
 // A commit prepared by PlanCommit.

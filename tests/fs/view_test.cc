@@ -478,7 +478,7 @@ TEST_F(ViewTest, ReloadThatRestrictsADirectoryInvalidatesItsNames) {
   auto inv = a.Reload();
   ASSERT_TRUE(inv.ok()) << inv.status().ToString();
   bool invalidated = false;
-  for (const auto& [parent, name] : inv->entries) invalidated |= parent == d && name == "x";
+  for (const auto& [parent, name] : inv->expire) invalidated |= parent == d && name == "x";
   EXPECT_TRUE(invalidated);
   EXPECT_EQ(v.Lookup(d, "x", Cred(65534, 65534)).status().sys_errno(), EACCES);
   auto again = v.Lookup(d, "x", Cred());
