@@ -35,6 +35,44 @@ TEST_F(PosixTest, CreateReadWriteDirectories) {
   EXPECT_FALSE(Exists(m + "/d/e"));
 }
 
+// Write-only handles bypass the kernel's page cache (FOPEN_DIRECT_IO); a
+// reader holding the file open, with pages cached, still sees every write
+// at once: overwrites, appends past its cached last page, O_APPEND.
+TEST_F(PosixTest, ReaderSeesWritesOfAWriteOnlyHandle) {
+  const std::string m = MountAt("m");
+  const std::string f = m + "/tail.log";
+  int w = ::open(f.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(w, 0);
+  ASSERT_EQ(::write(w, "aaaa", 4), 4);
+  int r = ::open(f.c_str(), O_RDONLY);
+  ASSERT_GE(r, 0);
+  char buf[64] = {};
+  ASSERT_EQ(::pread(r, buf, sizeof(buf), 0), 4);
+  EXPECT_EQ(std::string(buf, 4), "aaaa");
+  ASSERT_EQ(::pwrite(w, "bbbb", 4, 4), 4);
+  ASSERT_EQ(::pwrite(w, "cc", 2, 0), 2);
+  ASSERT_EQ(::pread(r, buf, sizeof(buf), 0), 8);
+  EXPECT_EQ(std::string(buf, 8), "ccaabbbb");
+  // A big write over what the reader has cached.
+  std::string big(3 << 20, 'x');
+  ASSERT_EQ(::pread(r, buf, 8, 0), 8);
+  ASSERT_EQ(::pwrite(w, big.data(), big.size(), 0), static_cast<ssize_t>(big.size()));
+  ASSERT_EQ(::pread(r, buf, 8, 0), 8);
+  EXPECT_EQ(std::string(buf, 8), "xxxxxxxx");
+  ::close(w);
+  int a = ::open(f.c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(a, 0);
+  ASSERT_EQ(::write(a, "END", 3), 3);
+  ::close(a);
+  struct stat st;
+  ASSERT_EQ(::fstat(r, &st), 0);
+  EXPECT_EQ(st.st_size, static_cast<off_t>(big.size() + 3));
+  ASSERT_EQ(::pread(r, buf, 3, static_cast<off_t>(big.size())), 3);
+  EXPECT_EQ(std::string(buf, 3), "END");
+  ::close(r);
+  EXPECT_EQ(ReadFile(f), big + "END");
+}
+
 TEST_F(PosixTest, AppendTruncateAndRandomWrites) {
   const std::string m = MountAt("m");
   const std::string f = m + "/f";

@@ -367,6 +367,18 @@ void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* ne
   ReplyEntry(req, V(req).Link(ino, newparent, newname, CredOf(req)));
 }
 
+// Write-only handles bypass the kernel's page cache (FOPEN_DIRECT_IO): the
+// application's bytes go straight into the WRITE request instead of first
+// being copied into fresh page-cache pages of the mount, which cost as much
+// CPU here as the server's whole handling of a big write. Nothing reads or
+// maps through such a handle; other handles' cached pages are dropped
+// after each write (OpWriteBuf).
+void UseDirectIo(fuse_file_info* fi, Handle* h) {
+  if ((fi->flags & O_ACCMODE) != O_WRONLY) return;
+  fi->direct_io = 1;
+  h->direct = true;
+}
+
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Result<OpenOut> r = V(req).Open(ino, fi->flags, CredOf(req));
   if (!r.ok()) {
@@ -378,6 +390,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // Our FLUSH does nothing (writes are synchronous, errors surface on
   // write/fsync/commit): spare close() the round trip.
   fi->noflush = 1;
+  UseDirectIo(fi, r->handle);
   if (fuse_reply_open(req, fi) != 0) V(req).Release(r->handle);
 }
 
@@ -391,6 +404,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   fi->fh = reinterpret_cast<uint64_t>(r->second.handle);
   fi->keep_cache = 1;
   fi->noflush = 1;
+  UseDirectIo(fi, r->second.handle);
   fuse_entry_param e = EntryParam(r->first);
   if (fuse_reply_create(req, &e, fi) != 0) {
     V(req).Release(r->second.handle);
@@ -429,8 +443,24 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
   std::free(mem);
 }
 
-void OpWriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
+void OpWriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
   const size_t size = fuse_buf_size(in);
+  if (H(fi)->direct) {
+    // The kernel clears set-id bits before a write through its page cache
+    // (file_remove_privs), not before a direct one: do what it would.
+    const Cred cred = CredOf(req);
+    if (std::optional<uint32_t> mode = V(req).ModeAfterWrite(H(fi), cred)) {
+      SetAttrIn change;
+      change.mode = *mode;
+      change.via_handle = true;
+      Result<EntryOut> changed = V(req).SetAttr(ino, change, cred);
+      if (!changed.ok()) {
+        fuse_reply_err(req, ErrnoOf(changed.status()));
+        return;
+      }
+      fuse_lowlevel_notify_inval_inode(S(req)->se, ino, -1, 0);
+    }
+  }
   auto io = [&](const UpperFile::Use& use) -> Result<size_t> {
     if (in->count == 1 && in->idx == 0 && in->off == 0 &&
         (in->buf[0].flags & FUSE_BUF_IS_FD) == 0) {
@@ -450,6 +480,12 @@ void OpWriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_fil
   if (!r.ok()) {
     fuse_reply_err(req, ErrnoOf(r.status()));
     return;
+  }
+  if (H(fi)->direct && V(req).OpenElsewhere(H(fi))) {
+    // A reader's cached pages of this range (or a partial last page) are
+    // stale now. The kernel holds only the inode lock here, which the
+    // invalidation does not take.
+    fuse_lowlevel_notify_inval_inode(S(req)->se, ino, off, static_cast<off_t>(*r));
   }
   fuse_reply_write(req, *r);
 }

@@ -1214,6 +1214,21 @@ Status View::Read(Handle* h, uint64_t off, size_t size, std::vector<Segment>* ou
   return layout->Read(*chunks_, off, size, out);
 }
 
+bool View::OpenElsewhere(const Handle* h) const {
+  Lock lock(mu_);
+  return h->node->opens > 1;
+}
+
+std::optional<uint32_t> View::ModeAfterWrite(const Handle* h, const Cred& cred) const {
+  if (cred.root()) return std::nullopt;
+  Lock lock(mu_);
+  const uint32_t mode = h->node->attr.mode & 07777;
+  uint32_t kill = mode & S_ISUID;
+  if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) kill |= S_ISGID;
+  if (kill == 0) return std::nullopt;
+  return mode & ~kill;
+}
+
 Result<size_t> View::Write(Handle* h, uint64_t off,
                            const std::function<Result<size_t>(const UpperFile::Use&)>& io) {
   std::shared_ptr<UpperFile> upper;

@@ -96,6 +96,9 @@ struct SetAttrIn {
 struct Handle {
   Node* node = nullptr;
   bool writable = false;
+  // Opened with FOPEN_DIRECT_IO (set by fuse_ops): its writes bypass the
+  // kernel's page cache, so other handles' cached pages must be dropped.
+  bool direct = false;
   std::shared_ptr<UpperFile> upper;  // the upper file a writable handle counts in
   bool dir = false;
   // Directory cursor: the base tree listed (fixed at open), the next offset
@@ -213,6 +216,13 @@ class View {
   // Runs `io` (which writes the data to the given descriptor at `off` and
   // returns the bytes written) under the upper file's write bracket, then
   // records the new size and time.
+  // Whether the handle's file is open through another handle too.
+  bool OpenElsewhere(const Handle* h) const;
+  // The mode a write by `cred` through `h` leaves (set-uid cleared, set-gid
+  // too if group-executable; root keeps them, as CAP_FSETID does), or
+  // nullopt if it changes nothing. The kernel asks for this itself, except
+  // for handles that bypass its page cache (Handle::direct).
+  std::optional<uint32_t> ModeAfterWrite(const Handle* h, const Cred& cred) const;
   Result<size_t> Write(Handle* h, uint64_t off,
                        const std::function<Result<size_t>(const UpperFile::Use&)>& io);
   // fsync(2) of a file: its upper file and the journal become durable.
