@@ -280,6 +280,7 @@ Result<std::shared_ptr<UpperFile>> UpperFile::Open(const std::string& path, uint
 }
 
 UpperFile::~UpperFile() {
+  DropStream();  // gives its slot back (a file removed while being written)
   UpperFilePool::Get().Forget(this);
   if (direct_fd_ >= 0) ::close(direct_fd_);
   if (fd_ >= 0) {

@@ -222,5 +222,23 @@ TEST_F(UpperFileTest, AtMostKMaxStreamsStreamAtOnce) {
   EXPECT_EQ(SnapshotContent(*next), ContentOf(data));
 }
 
+// A file removed while it streams (deleted while being written) gives its
+// stream slot back.
+TEST_F(UpperFileTest, DestroyedStreamingFilesFreeTheirSlots) {
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::shared_ptr<UpperFile>> files;
+    for (int i = 0; i < UpperFile::kMaxStreams; ++i) {
+      files.push_back(NewFile(true));
+      Write(*files.back(), RandomBytes(1 << 20, 20 + i), 0);
+    }
+  }
+  auto f = NewFile(true);
+  const std::string data = RandomBytes(1 << 20, 30);
+  Write(*f, data, 0);
+  f->SealStream();
+  Tamper(*f, 0);
+  EXPECT_EQ(SnapshotContent(*f), ContentOf(data));
+}
+
 }  // namespace
 }  // namespace snapvol::fs
