@@ -445,13 +445,15 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
 
 void OpWriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
   const size_t size = fuse_buf_size(in);
+  View::DirectWrite direct;
   if (H(fi)->direct) {
     // The kernel clears set-id bits before a write through its page cache
     // (file_remove_privs), not before a direct one: do what it would.
     const Cred cred = CredOf(req);
-    if (std::optional<uint32_t> mode = V(req).ModeAfterWrite(H(fi), cred)) {
+    direct = V(req).BeforeDirectWrite(H(fi), cred);
+    if (direct.mode) {
       SetAttrIn change;
-      change.mode = *mode;
+      change.mode = *direct.mode;
       change.via_handle = true;
       Result<EntryOut> changed = V(req).SetAttr(ino, change, cred);
       if (!changed.ok()) {
@@ -481,7 +483,7 @@ void OpWriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse
     fuse_reply_err(req, ErrnoOf(r.status()));
     return;
   }
-  if (H(fi)->direct && V(req).OpenElsewhere(H(fi))) {
+  if (direct.open_elsewhere) {
     // A reader's cached pages of this range (or a partial last page) are
     // stale now. The kernel holds only the inode lock here, which the
     // invalidation does not take.

@@ -1214,19 +1214,16 @@ Status View::Read(Handle* h, uint64_t off, size_t size, std::vector<Segment>* ou
   return layout->Read(*chunks_, off, size, out);
 }
 
-bool View::OpenElsewhere(const Handle* h) const {
+View::DirectWrite View::BeforeDirectWrite(const Handle* h, const Cred& cred) const {
   Lock lock(mu_);
-  return h->node->opens > 1;
-}
-
-std::optional<uint32_t> View::ModeAfterWrite(const Handle* h, const Cred& cred) const {
-  if (cred.root()) return std::nullopt;
-  Lock lock(mu_);
+  DirectWrite out;
+  out.open_elsewhere = h->node->opens > 1;
+  if (cred.root()) return out;
   const uint32_t mode = h->node->attr.mode & 07777;
   uint32_t kill = mode & S_ISUID;
   if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) kill |= S_ISGID;
-  if (kill == 0) return std::nullopt;
-  return mode & ~kill;
+  if (kill != 0) out.mode = mode & ~kill;
+  return out;
 }
 
 Result<size_t> View::Write(Handle* h, uint64_t off,

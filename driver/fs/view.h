@@ -216,13 +216,17 @@ class View {
   // Runs `io` (which writes the data to the given descriptor at `off` and
   // returns the bytes written) under the upper file's write bracket, then
   // records the new size and time.
-  // Whether the handle's file is open through another handle too.
-  bool OpenElsewhere(const Handle* h) const;
-  // The mode a write by `cred` through `h` leaves (set-uid cleared, set-gid
-  // too if group-executable; root keeps them, as CAP_FSETID does), or
-  // nullopt if it changes nothing. The kernel asks for this itself, except
-  // for handles that bypass its page cache (Handle::direct).
-  std::optional<uint32_t> ModeAfterWrite(const Handle* h, const Cred& cred) const;
+  // What a write by `cred` through a handle that bypasses the kernel's
+  // page cache (Handle::direct) needs besides the bytes, in one look:
+  // `mode` is the mode the write leaves if it changes (set-uid cleared,
+  // set-gid too if group-executable; root keeps them, as CAP_FSETID does;
+  // the kernel does this itself for cached writes only), and
+  // `open_elsewhere` whether other handles may hold cached pages.
+  struct DirectWrite {
+    std::optional<uint32_t> mode;
+    bool open_elsewhere = false;
+  };
+  DirectWrite BeforeDirectWrite(const Handle* h, const Cred& cred) const;
   Result<size_t> Write(Handle* h, uint64_t off,
                        const std::function<Result<size_t>(const UpperFile::Use&)>& io);
   // fsync(2) of a file: its upper file and the journal become durable.
