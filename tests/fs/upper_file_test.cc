@@ -98,6 +98,21 @@ class UpperFileTest : public ::testing::Test {
     return (*snap)->content.SerializeAsString();
   }
 
+  // Seals `f`, changes its bytes at `at` behind its back, and checks what a
+  // commit takes: the written `data` if it came from the stream,
+  // `data` with the change if the commit read the file back.
+  void ExpectStreamed(UpperFile& f, const std::string& data, uint64_t at = 0) {
+    f.SealStream();
+    Tamper(f, at);
+    EXPECT_EQ(SnapshotContent(f), ContentOf(data));
+  }
+  void ExpectReadBack(UpperFile& f, std::string data, uint64_t at = 0) {
+    f.SealStream();
+    Tamper(f, at);
+    data.replace(at, 8, "TAMPERED");
+    EXPECT_EQ(SnapshotContent(f), ContentOf(data));
+  }
+
   stdfs::path dir_;
   std::unique_ptr<store::Store> store_;
   uint64_t ids_ = 0;
@@ -129,10 +144,8 @@ TEST_F(UpperFileTest, BigSequentialFileIsCommittedFromItsStream) {
   f->AddWriter();
   WriteSequential(*f, data, 1 << 20);
   f->RemoveWriter();
-  f->SealStream();
-  Tamper(*f, 5 << 20);
   // The content is the written bytes, chunked exactly as a read-back would.
-  EXPECT_EQ(SnapshotContent(*f), ContentOf(data));
+  ExpectStreamed(*f, data, 5 << 20);
 }
 
 TEST_F(UpperFileTest, CommitOfAStillOpenFileFinishesItsStream) {
@@ -144,12 +157,9 @@ TEST_F(UpperFileTest, CommitOfAStillOpenFileFinishesItsStream) {
 
 TEST_F(UpperFileTest, WithoutStreamingTheFileIsReadBack) {
   auto f = NewFile(false);
-  std::string data = RandomBytes(5 << 20, 3);
+  const std::string data = RandomBytes(5 << 20, 3);
   WriteSequential(*f, data, 1 << 20);
-  f->SealStream();
-  Tamper(*f, 1 << 20);
-  data.replace(1 << 20, 8, "TAMPERED");
-  EXPECT_EQ(SnapshotContent(*f), ContentOf(data));
+  ExpectReadBack(*f, data, 1 << 20);
 }
 
 TEST_F(UpperFileTest, WriteOutOfOrderDropsTheStream) {
@@ -158,10 +168,7 @@ TEST_F(UpperFileTest, WriteOutOfOrderDropsTheStream) {
   Write(*f, data.substr(0, 1 << 20), 0);
   Write(*f, data.substr(2 << 20), 2 << 20);
   Write(*f, data.substr(1 << 20, 1 << 20), 1 << 20);
-  f->SealStream();
-  Tamper(*f, 0);
-  data.replace(0, 8, "TAMPERED");
-  EXPECT_EQ(SnapshotContent(*f), ContentOf(data));
+  ExpectReadBack(*f, data);
 }
 
 TEST_F(UpperFileTest, TruncateDropsTheStream) {
@@ -170,10 +177,7 @@ TEST_F(UpperFileTest, TruncateDropsTheStream) {
   WriteSequential(*f, data, 1 << 20);
   ASSERT_TRUE(f->Truncate(2 << 20).ok());
   data.resize(2 << 20);
-  f->SealStream();
-  Tamper(*f, 0);
-  data.replace(0, 8, "TAMPERED");
-  EXPECT_EQ(SnapshotContent(*f), ContentOf(data));
+  ExpectReadBack(*f, data);
 }
 
 TEST_F(UpperFileTest, WriteAfterTheStreamWasSealedIsCommittedToo) {
@@ -188,12 +192,9 @@ TEST_F(UpperFileTest, WriteAfterTheStreamWasSealedIsCommittedToo) {
 
 TEST_F(UpperFileTest, SmallWritesDoNotStream) {
   auto f = NewFile(true);
-  std::string data = RandomBytes(2 << 20, 8);
+  const std::string data = RandomBytes(2 << 20, 8);
   WriteSequential(*f, data, 64 << 10);
-  f->SealStream();
-  Tamper(*f, 0);
-  data.replace(0, 8, "TAMPERED");
-  EXPECT_EQ(SnapshotContent(*f), ContentOf(data));
+  ExpectReadBack(*f, data);
 }
 
 TEST_F(UpperFileTest, AtMostKMaxStreamsStreamAtOnce) {
@@ -205,21 +206,13 @@ TEST_F(UpperFileTest, AtMostKMaxStreamsStreamAtOnce) {
     Write(*files.back(), datas.back(), 0);
   }
   // The last one found no free stream: it is read back.
-  UpperFile& last = *files.back();
-  Tamper(last, 0);
-  std::string tampered = datas.back();
-  tampered.replace(0, 8, "TAMPERED");
-  EXPECT_EQ(SnapshotContent(last), ContentOf(tampered));
+  ExpectReadBack(*files.back(), datas.back());
   // The others streamed; sealing one frees its slot for a new file.
-  files[0]->SealStream();
-  Tamper(*files[0], 0);
-  EXPECT_EQ(SnapshotContent(*files[0]), ContentOf(datas[0]));
+  ExpectStreamed(*files[0], datas[0]);
   auto next = NewFile(true);
   const std::string data = RandomBytes(1 << 20, 99);
   Write(*next, data, 0);
-  next->SealStream();
-  Tamper(*next, 0);
-  EXPECT_EQ(SnapshotContent(*next), ContentOf(data));
+  ExpectStreamed(*next, data);
 }
 
 // A file removed while it streams (deleted while being written) gives its
@@ -235,9 +228,7 @@ TEST_F(UpperFileTest, DestroyedStreamingFilesFreeTheirSlots) {
   auto f = NewFile(true);
   const std::string data = RandomBytes(1 << 20, 30);
   Write(*f, data, 0);
-  f->SealStream();
-  Tamper(*f, 0);
-  EXPECT_EQ(SnapshotContent(*f), ContentOf(data));
+  ExpectStreamed(*f, data);
 }
 
 }  // namespace
