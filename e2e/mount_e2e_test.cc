@@ -547,6 +547,71 @@ TEST_F(MountTest, ChunkCorruptedAfterThisHostVerifiedItIsStillEio) {
   EXPECT_TRUE(eio);
 }
 
+// Small files are committed into packs (inline_pack.h): they read back,
+// copy up for a write, and a damaged pack is an I/O error, never wrong
+// bytes (S10).
+TEST_F(MountTest, SmallFilesReadFromPacksAndADamagedPackIsEio) {
+  const std::string a = MountAt("a");
+  ASSERT_EQ(::mkdir((a + "/small").c_str(), 0755), 0);
+  std::vector<std::string> data;
+  for (int i = 0; i < 50; ++i) {
+    std::string d = "packtest-" + std::to_string(i) + "-";
+    d.resize(1000 + static_cast<size_t>(i), static_cast<char>('a' + i % 26));
+    data.push_back(d);
+    ASSERT_TRUE(WriteFile(a + "/small/f" + std::to_string(100 + i), d));
+  }
+  ASSERT_TRUE(fs::Unmount(a).ok());
+
+  const std::string b = MountAt("b");
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(ReadFile(b + "/small/f" + std::to_string(100 + i)), data[i]) << i;
+  }
+  int fd = ::open((b + "/small/f103").c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "+x", 2), 2);
+  ::close(fd);
+  EXPECT_EQ(ReadFile(b + "/small/f103"), data[3] + "+x");
+  ASSERT_TRUE(fs::Unmount(b).ok());
+
+  // The pack of the first commit: the largest object holding the marker.
+  std::string pack;
+  uintmax_t pack_size = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(store_dir() + "/objects")) {
+    if (!e.is_regular_file() || e.file_size() <= pack_size) continue;
+    std::optional<std::string> bytes = ReadFile(e.path().string());
+    if (bytes && bytes->rfind("packtest-", 0) == 0) {
+      pack = e.path().string();
+      pack_size = e.file_size();
+    }
+  }
+  ASSERT_FALSE(pack.empty());
+  EXPECT_GE(pack_size, 50u * 1000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  int pfd = ::open(pack.c_str(), O_RDWR);
+  ASSERT_GE(pfd, 0);
+  ASSERT_EQ(::pwrite(pfd, "#", 1, 500), 1);
+  ::close(pfd);
+
+  const std::string c = MountAt("c");
+  int eio = 0;
+  for (int i = 0; i < 50; ++i) {
+    const std::string path = c + "/small/f" + std::to_string(100 + i);
+    int rfd = ::open(path.c_str(), O_RDONLY);
+    ASSERT_GE(rfd, 0) << path;
+    std::string buf(4096, '\0');
+    ssize_t n = ::pread(rfd, buf.data(), buf.size(), 0);
+    ::close(rfd);
+    if (n < 0) {
+      EXPECT_EQ(errno, EIO);
+      ++eio;
+      continue;
+    }
+    const std::string want = i == 3 ? data[3] + "+x" : data[i];
+    EXPECT_EQ(buf.substr(0, n), want) << "served wrong bytes for " << path;
+  }
+  EXPECT_GT(eio, 0);
+}
+
 // S8: creating past the volume's inode limit fails with ENOSPC; statfs
 // reports the limit.
 class InodeLimitTest : public MountFixture {

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "driver/store/object_codec.h"
+#include "driver/volume/inline_pack.h"
 
 namespace snapvol::fs {
 
@@ -19,7 +20,19 @@ Result<std::shared_ptr<const FileLayout>> FileLayout::Load(store::ObjectStore* o
                                                            uint64_t size) {
   std::shared_ptr<FileLayout> layout(new FileLayout());
   layout->size_ = size;
-  if (content.index().empty() && content.chunks_size() == 0) {
+  if (content.has_packed()) {
+    const objects::PackSlice& slice = content.packed();
+    layout->inline_ = false;
+    Piece p;
+    ASSIGN_OR_RETURN(p.hash, volume::CheckPackSlice(slice));
+    p.size = slice.size();
+    p.object_offset = slice.offset();
+    p.object_size = slice.pack_size();
+    if (p.size > 0) layout->pieces_.push_back(p);
+    layout->stored_end_ = p.size;
+    return std::shared_ptr<const FileLayout>(std::move(layout));
+  }
+  if (volume::IsInlineContent(content)) {
     layout->inline_data_ = content.inline_data();
     return std::shared_ptr<const FileLayout>(std::move(layout));
   }
@@ -42,6 +55,7 @@ Result<std::shared_ptr<const FileLayout>> FileLayout::Load(store::ObjectStore* o
     if (!p.hole) {
       ASSIGN_OR_RETURN(p.hash, store::HashField(ref.hash(), "file chunk list"));
     }
+    p.object_size = p.size;
     offset += p.size;
     layout->pieces_.push_back(p);
   }
@@ -94,7 +108,7 @@ Status FileLayout::Read(ChunkCache& cache, uint64_t off, size_t n,
     if (p.hole) {
       zeros(take);
     } else {
-      Result<std::shared_ptr<const ChunkData>> got = cache.Get(p.hash, p.size);
+      Result<std::shared_ptr<const ChunkData>> got = cache.Get(p.hash, p.object_size);
       if (!got.ok()) {
         // Missing or corrupt committed data is an I/O error to the reader,
         // never wrong bytes (S10).
@@ -105,9 +119,9 @@ Status FileLayout::Read(ChunkCache& cache, uint64_t off, size_t n,
       s.len = static_cast<size_t>(take);
       if (chunk->fd >= 0) {
         s.fd = chunk->fd;
-        s.pos = in_piece;
+        s.pos = p.object_offset + in_piece;
       } else {
-        s.mem = chunk->bytes.data() + in_piece;
+        s.mem = chunk->bytes.data() + p.object_offset + in_piece;
       }
       s.keep = std::move(chunk);
       out->push_back(std::move(s));
@@ -121,7 +135,7 @@ Status FileLayout::Read(ChunkCache& cache, uint64_t off, size_t n,
   size_t next = end < stored_end_ ? Find(end) : pieces_.size();
   for (int ahead = 0; next < pieces_.size() && ahead < kChunksAhead; ++next) {
     if (pieces_[next].hole || pieces_[next].offset < end) continue;
-    cache.Prefetch(pieces_[next].hash, pieces_[next].size);
+    cache.Prefetch(pieces_[next].hash, pieces_[next].object_size);
     ++ahead;
   }
   return Status::Ok();
@@ -156,12 +170,13 @@ Status FileLayout::CopyTo(ChunkCache& cache, int fd, uint64_t limit) const {
       if (p.offset >= limit) break;
       if (p.hole) continue;
       uint64_t take = std::min<uint64_t>(p.size, limit - p.offset);
-      ASSIGN_OR_RETURN(std::shared_ptr<const ChunkData> chunk, cache.Get(p.hash, p.size));
+      ASSIGN_OR_RETURN(std::shared_ptr<const ChunkData> chunk, cache.Get(p.hash, p.object_size));
       if (chunk->fd >= 0) {
         buf.resize(static_cast<size_t>(take));
         size_t got = 0;
         while (got < take) {
-          ssize_t r = ::pread(chunk->fd, buf.data() + got, take - got, static_cast<off_t>(got));
+          ssize_t r = ::pread(chunk->fd, buf.data() + got, take - got,
+                              static_cast<off_t>(p.object_offset + got));
           if (r < 0 && errno == EINTR) continue;
           if (r <= 0)
             return Status::FromErrno(r < 0 ? errno : EIO, "reading chunk " + p.hash.Hex());
@@ -169,7 +184,8 @@ Status FileLayout::CopyTo(ChunkCache& cache, int fd, uint64_t limit) const {
         }
         RETURN_IF_ERROR(WriteAll(fd, buf.data(), buf.size(), p.offset));
       } else {
-        RETURN_IF_ERROR(WriteAll(fd, chunk->bytes.data(), static_cast<size_t>(take), p.offset));
+        RETURN_IF_ERROR(WriteAll(fd, chunk->bytes.data() + p.object_offset,
+                                 static_cast<size_t>(take), p.offset));
       }
     }
   }

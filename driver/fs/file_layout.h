@@ -1,5 +1,5 @@
 // FileLayout: where each byte of a committed file's Content lives — inline
-// data, a chunk (at an offset inside it) or a hole — so a read of any range
+// data, a chunk (at an offset inside it), a slice of a pack or a hole — so a read of any range
 // is answered from at most a few chunks, never by copying the file first.
 // Loading resolves the FileIndex object of a large file; chunk bytes are
 // fetched lazily through the ChunkCache (verified there, S10).
@@ -53,11 +53,15 @@ class FileLayout : public std::enable_shared_from_this<FileLayout> {
   Status CopyTo(ChunkCache& cache, int fd, uint64_t limit) const;
 
  private:
+  // `size` bytes of the file at `offset`, stored at `object_offset` of the
+  // object `hash` (`object_size` bytes: a chunk, or a pack of small files).
   struct Piece {
     uint64_t offset = 0;
     uint64_t size = 0;
     bool hole = false;
     Hash hash;
+    uint64_t object_offset = 0;
+    uint64_t object_size = 0;
   };
   FileLayout() = default;
   size_t Find(uint64_t offset) const;

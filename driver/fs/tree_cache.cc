@@ -70,29 +70,41 @@ Result<std::optional<Entry>> TreeCache::Lookup(const Hash& tree, const std::stri
   return std::optional<Entry>(*it);
 }
 
-Status TreeCache::ListFrom(const TreePage& page, const std::string& after, size_t limit,
-                           std::vector<Entry>* out) {
-  if (page.level() == 0) {
-    auto it = std::upper_bound(page.entries().begin(), page.entries().end(), after,
+Status TreeCache::ListFrom(const PagePtr& page, const std::string& after, size_t limit,
+                           Listing* out) {
+  if (page->level() == 0) {
+    auto it = std::upper_bound(page->entries().begin(), page->entries().end(), after,
                                [](const std::string& n, const Entry& e) { return n < e.name(); });
-    for (; it != page.entries().end() && out->size() < limit; ++it) out->push_back(*it);
+    if (it != page->entries().end() && out->entries.size() < limit) out->pages.push_back(page);
+    for (; it != page->entries().end() && out->entries.size() < limit; ++it) {
+      out->entries.push_back(&*it);
+    }
     return Status::Ok();
   }
-  for (int i = std::max(ChildFor(page, after), 0); i < page.children_size(); ++i) {
-    if (out->size() >= limit) break;
-    ASSIGN_OR_RETURN(Hash h, store::HashField(page.children(i).hash(), "tree page"));
-    ASSIGN_OR_RETURN(PagePtr child, Page(h, page.level() - 1));
-    RETURN_IF_ERROR(ListFrom(*child, after, limit, out));
+  for (int i = std::max(ChildFor(*page, after), 0); i < page->children_size(); ++i) {
+    if (out->entries.size() >= limit) break;
+    ASSIGN_OR_RETURN(Hash h, store::HashField(page->children(i).hash(), "tree page"));
+    ASSIGN_OR_RETURN(PagePtr child, Page(h, page->level() - 1));
+    RETURN_IF_ERROR(ListFrom(child, after, limit, out));
   }
   return Status::Ok();
 }
 
-Result<std::vector<Entry>> TreeCache::List(const Hash& tree, const std::string& after,
-                                           size_t limit) {
-  std::vector<Entry> out;
+Result<TreeCache::Listing> TreeCache::ListRefs(const Hash& tree, const std::string& after,
+                                               size_t limit) {
+  Listing out;
   if (volume::IsEmptyTree(tree)) return out;
   ASSIGN_OR_RETURN(PagePtr page, Page(tree, -1));
-  RETURN_IF_ERROR(ListFrom(*page, after, std::max<size_t>(limit, 1), &out));
+  RETURN_IF_ERROR(ListFrom(page, after, std::max<size_t>(limit, 1), &out));
+  return out;
+}
+
+Result<std::vector<Entry>> TreeCache::List(const Hash& tree, const std::string& after,
+                                           size_t limit) {
+  ASSIGN_OR_RETURN(Listing listing, ListRefs(tree, after, limit));
+  std::vector<Entry> out;
+  out.reserve(listing.entries.size());
+  for (const Entry* e : listing.entries) out.push_back(*e);
   return out;
 }
 

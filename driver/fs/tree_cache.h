@@ -45,6 +45,16 @@ class TreeCache {
   Result<std::vector<objects::Entry>> List(const Hash& tree, const std::string& after,
                                            size_t limit);
 
+  // The same entries without copying them: pointers into cached pages,
+  // which `pages` keeps alive for as long as the listing lives (a listing
+  // of small files copied their names, attributes and content references
+  // once more per readdir).
+  struct Listing {
+    std::vector<std::shared_ptr<const objects::TreePage>> pages;
+    std::vector<const objects::Entry*> entries;
+  };
+  Result<Listing> ListRefs(const Hash& tree, const std::string& after, size_t limit);
+
   struct Stats {
     uint64_t hits = 0, misses = 0;
     size_t pages = 0, bytes = 0;
@@ -54,8 +64,7 @@ class TreeCache {
  private:
   using PagePtr = std::shared_ptr<const objects::TreePage>;
   Result<PagePtr> Page(const Hash& h, int64_t level);
-  Status ListFrom(const objects::TreePage& page, const std::string& after, size_t limit,
-                  std::vector<objects::Entry>* out);
+  Status ListFrom(const PagePtr& page, const std::string& after, size_t limit, Listing* out);
 
   store::ObjectStore* const objects_;
   const size_t capacity_;

@@ -27,7 +27,8 @@ int64_t NowNs() {
 }
 
 uint64_t Fingerprint(const Entry& e) {
-  std::string s;
+  // One buffer per thread: readdirplus fingerprints every entry it binds.
+  static thread_local std::string s;
   e.SerializeToString(&s);
   return std::hash<std::string>{}(s);
 }
@@ -1350,10 +1351,11 @@ Status View::ReadDir(Handle* h, uint64_t off, bool plus,
     }
   }
   for (;;) {
-    std::vector<Entry> batch;
+    TreeCache::Listing listing;
+    const std::vector<const Entry*>& batch = listing.entries;
     bool base_done = h->base_done || !h->tree || volume::IsEmptyTree(*h->tree);
     if (!base_done) {
-      ASSIGN_OR_RETURN(batch, trees_->List(*h->tree, h->last, kBatch));
+      ASSIGN_OR_RETURN(listing, trees_->ListRefs(*h->tree, h->last, kBatch));
       base_done = batch.size() < kBatch;
     }
     Lock lock(mu_);
@@ -1370,14 +1372,14 @@ Status View::ReadDir(Handle* h, uint64_t off, bool plus,
     auto cit = children.upper_bound(h->last);
     size_t bi = 0;
     while (bi < batch.size() ||
-           (cit != children.end() && (base_done || cit->first <= batch.back().name()))) {
+           (cit != children.end() && (base_done || cit->first <= batch.back()->name()))) {
       const bool have_child =
-          cit != children.end() && (base_done || cit->first <= batch.back().name());
-      if (bi < batch.size() && (!have_child || batch[bi].name() < cit->first)) {
-        items.push_back(Item{&batch[bi].name(), &batch[bi], false});
+          cit != children.end() && (base_done || cit->first <= batch.back()->name());
+      if (bi < batch.size() && (!have_child || batch[bi]->name() < cit->first)) {
+        items.push_back(Item{&batch[bi]->name(), batch[bi], false});
         ++bi;
-      } else if (bi < batch.size() && batch[bi].name() == cit->first) {
-        items.push_back(Item{&cit->first, &batch[bi], true});
+      } else if (bi < batch.size() && batch[bi]->name() == cit->first) {
+        items.push_back(Item{&cit->first, batch[bi], true});
         ++bi;
         ++cit;
       } else {
@@ -1421,7 +1423,7 @@ Status View::ReadDir(Handle* h, uint64_t off, bool plus,
       }
       h->last = name;
     }
-    if (!batch.empty() && !base_done) h->last = std::max(h->last, batch.back().name());
+    if (!batch.empty() && !base_done) h->last = std::max(h->last, batch.back()->name());
     if (base_done) {
       h->base_done = true;
       if (cit == children.end() || items.empty()) return Status::Ok();

@@ -10,6 +10,9 @@ namespace snapvol::store {
 namespace {
 
 constexpr std::string_view kTreeMagic = "svT1";
+// A page with any entry whose bytes are in a pack (Content.packed): readers
+// that predate packs must refuse it instead of reading such files as zeros.
+constexpr std::string_view kPackedTreeMagic = "svT2";
 constexpr std::string_view kIndexMagic = "svI1";
 constexpr std::string_view kCommitMagic = "svC1";
 
@@ -24,9 +27,19 @@ std::string Encode(std::string_view magic, const google::protobuf::MessageLite& 
   return out;
 }
 
+bool HasPacked(const objects::TreePage& p) {
+  for (const objects::Entry& e : p.entries()) {
+    if (e.content().has_packed()) return true;
+  }
+  return false;
+}
+
 template <typename M>
 Result<M> Decode(std::string_view magic, std::string_view bytes, const Hash& id,
                  std::string_view what) {
+  if (magic == kTreeMagic && bytes.substr(0, kPackedTreeMagic.size()) == kPackedTreeMagic) {
+    magic = kPackedTreeMagic;
+  }
   if (bytes.size() < magic.size() || bytes.substr(0, magic.size()) != magic) {
     return Status::Corruption(std::string(what) + " object " + id.Hex() +
                               " has a wrong or unknown format header");
@@ -45,12 +58,23 @@ Result<Hash> PutEncoded(ObjectStore& store, ObjectKind kind, const std::string& 
 
 }  // namespace
 
-std::string EncodeTreePage(const objects::TreePage& p) { return Encode(kTreeMagic, p); }
+std::string EncodeTreePage(const objects::TreePage& p) {
+  return Encode(HasPacked(p) ? kPackedTreeMagic : kTreeMagic, p);
+}
 std::string EncodeFileIndex(const objects::FileIndex& i) { return Encode(kIndexMagic, i); }
 std::string EncodeCommit(const objects::Commit& c) { return Encode(kCommitMagic, c); }
 
 Result<objects::TreePage> DecodeTreePage(std::string_view b, const Hash& id) {
-  return Decode<objects::TreePage>(kTreeMagic, b, id, "tree");
+  ASSIGN_OR_RETURN(objects::TreePage page, Decode<objects::TreePage>(kTreeMagic, b, id, "tree"));
+  // Strict both ways: the header says whether entries are in packs, so one
+  // page has exactly one encoding (and one name).
+  const bool packed_header = b.substr(0, kPackedTreeMagic.size()) == kPackedTreeMagic;
+  if (packed_header != HasPacked(page)) {
+    return Status::Corruption("tree object " + id.Hex() + " has a " +
+                              std::string(packed_header ? kPackedTreeMagic : kTreeMagic) +
+                              " header that does not match its entries");
+  }
+  return page;
 }
 Result<objects::FileIndex> DecodeFileIndex(std::string_view b, const Hash& id) {
   return Decode<objects::FileIndex>(kIndexMagic, b, id, "file index");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "driver/store/object_codec.h"
+#include "driver/volume/inline_pack.h"
 #include "driver/volume/worker_pool.h"
 
 namespace snapvol::volume {
@@ -69,7 +70,11 @@ Result<std::unique_ptr<FileReader>> FileReader::Open(store::ObjectStore* objects
     ASSIGN_OR_RETURN(index, store::GetFileIndex(*objects, h));
     refs = &index.chunks();
   }
-  if (content.index().empty() && content.chunks_size() == 0) {
+  if (content.has_packed()) {
+    ASSIGN_OR_RETURN(impl.inline_data, ReadPacked(*objects, content.packed()));
+    return r;
+  }
+  if (IsInlineContent(content)) {
     impl.inline_data = content.inline_data();
     return r;
   }

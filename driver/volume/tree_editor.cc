@@ -6,6 +6,7 @@
 #include "driver/core/names.h"
 #include "driver/store/object_codec.h"
 #include "driver/volume/file_writer.h"
+#include "driver/volume/inline_pack.h"
 #include "driver/volume/page_cache.h"
 #include "driver/volume/tree_page.h"
 
@@ -295,8 +296,12 @@ Result<ChunkRef> PutChunk(store::ObjectStore& objects, std::string_view data) {
 // a chunk cut in the middle is read and stored again.
 Status Resize(store::ObjectStore& objects, Entry* e, uint64_t size) {
   objects::Content* c = e->mutable_content();
-  const bool is_inline = c->index().empty() && c->chunks_size() == 0;
-  if (is_inline) {
+  if (c->has_packed()) {
+    ASSIGN_OR_RETURN(std::string bytes, ReadPacked(objects, c->packed()));
+    c->clear_packed();
+    c->set_inline_data(std::move(bytes));
+  }
+  if (IsInlineContent(*c)) {
     std::string data = c->inline_data();
     if (size <= kInlineLimit) {
       data.resize(size, '\0');
@@ -544,6 +549,7 @@ Result<Entry> TreeEditor::FinishDir(Dir* dir) {
     if (!dir->entry.tree().empty()) {
       ASSIGN_OR_RETURN(tree, TreeOf(dir->entry));
     }
+    RETURN_IF_ERROR(PackInline(*objects_, &dir->changes));
     ASSIGN_OR_RETURN(auto updated, UpdateTreeWith(*objects_, cache_->Getter(), tree, dir->changes));
     dir->entry.set_tree(std::string(updated.first.Bytes()));
     dir->entry.set_subtree_inodes(updated.second.inodes);

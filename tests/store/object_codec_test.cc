@@ -108,6 +108,10 @@ TEST(ObjectCodecTest, BadMagicOrGarbageIsCorruptionNamingTheObject) {
   EXPECT_EQ(wrong.status().code(), Code::kCorruption);
   EXPECT_NE(wrong.status().message().find(id.Hex()), std::string::npos);
   // Future format version.
+  std::string v9 = page;
+  v9[3] = '9';
+  EXPECT_EQ(DecodeTreePage(v9, id).status().code(), Code::kCorruption);
+  // The packed-page header over a page without packed entries.
   std::string v2 = page;
   v2[3] = '2';
   EXPECT_EQ(DecodeTreePage(v2, id).status().code(), Code::kCorruption);

@@ -1,0 +1,114 @@
+#include "driver/volume/inline_pack.h"
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "driver/store/object_codec.h"
+
+namespace snapvol::volume {
+namespace {
+
+// The last few packs read, verified. Readers of one directory's small files
+// (a download, a copy-up) hit the same pack again and again; without this
+// each file would fetch and hash its whole pack. Process-wide: packs are
+// named by their SHA-256, so one name is one content whatever the store.
+class RecentPacks {
+ public:
+  std::shared_ptr<const std::string> Find(const core::Hash& h) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = packs_.begin(); it != packs_.end(); ++it) {
+      if (it->first == h) {
+        packs_.splice(packs_.begin(), packs_, it);
+        return packs_.front().second;
+      }
+    }
+    return nullptr;
+  }
+  void Add(const core::Hash& h, std::shared_ptr<const std::string> bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    packs_.emplace_front(h, std::move(bytes));
+    if (packs_.size() > kKeep) packs_.pop_back();
+  }
+
+ private:
+  static constexpr size_t kKeep = 8;
+  std::mutex mu_;
+  std::list<std::pair<core::Hash, std::shared_ptr<const std::string>>> packs_;
+};
+
+RecentPacks& Recent() {
+  static RecentPacks* recent = new RecentPacks();
+  return *recent;
+}
+
+}  // namespace
+
+bool IsInlineContent(const objects::Content& c) {
+  return c.chunks_size() == 0 && c.index().empty() && !c.has_packed();
+}
+
+Status PackInline(store::ObjectStore& objects,
+                  std::map<std::string, std::optional<objects::Entry>>* changes) {
+  struct Member {
+    objects::Content* content;
+    uint64_t offset;
+    uint64_t size;
+  };
+  std::string pack;
+  std::vector<Member> members;
+  auto seal = [&]() -> Status {
+    if (members.empty()) return Status::Ok();
+    ASSIGN_OR_RETURN(core::Hash h, objects.PutContent(store::ObjectKind::kChunk, pack));
+    for (const Member& m : members) {
+      m.content->clear_inline_data();
+      objects::PackSlice* s = m.content->mutable_packed();
+      s->set_hash(std::string(h.Bytes()));
+      s->set_pack_size(pack.size());
+      s->set_offset(m.offset);
+      s->set_size(m.size);
+    }
+    pack.clear();
+    members.clear();
+    return Status::Ok();
+  };
+  for (auto& [name, entry] : *changes) {
+    if (!entry || entry->type() != objects::FILE || !entry->has_content()) continue;
+    objects::Content* c = entry->mutable_content();
+    const size_t n = c->inline_data().size();
+    if (!IsInlineContent(*c) || n <= kPackMinBytes) continue;
+    if (!pack.empty() && pack.size() + n > kPackTargetBytes) RETURN_IF_ERROR(seal());
+    members.push_back(Member{c, pack.size(), n});
+    pack += c->inline_data();
+  }
+  return seal();
+}
+
+Result<core::Hash> CheckPackSlice(const objects::PackSlice& slice) {
+  ASSIGN_OR_RETURN(core::Hash h, store::HashField(slice.hash(), "pack slice"));
+  if (slice.offset() > slice.pack_size() || slice.size() > slice.pack_size() - slice.offset()) {
+    return Status::Corruption("pack slice [" + std::to_string(slice.offset()) + ", +" +
+                              std::to_string(slice.size()) + ") lies outside pack " + h.Hex() +
+                              " of " + std::to_string(slice.pack_size()) + " bytes");
+  }
+  return h;
+}
+
+Result<std::string> ReadPacked(store::ObjectStore& objects, const objects::PackSlice& slice) {
+  ASSIGN_OR_RETURN(core::Hash h, CheckPackSlice(slice));
+  std::shared_ptr<const std::string> pack = Recent().Find(h);
+  if (pack == nullptr) {
+    ASSIGN_OR_RETURN(std::string bytes, objects.Get(h, store::ObjectKind::kChunk));
+    pack = std::make_shared<const std::string>(std::move(bytes));
+    Recent().Add(h, pack);
+  }
+  if (pack->size() != slice.pack_size()) {
+    return Status::Corruption("pack " + h.Hex() + " is " + std::to_string(pack->size()) +
+                              " bytes, its reference says " + std::to_string(slice.pack_size()));
+  }
+  return pack->substr(static_cast<size_t>(slice.offset()), static_cast<size_t>(slice.size()));
+}
+
+}  // namespace snapvol::volume
