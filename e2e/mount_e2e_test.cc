@@ -612,6 +612,45 @@ TEST_F(MountTest, SmallFilesReadFromPacksAndADamagedPackIsEio) {
   EXPECT_GT(eio, 0);
 }
 
+// The server starts with malloc using transparent huge pages (fewer page
+// faults while it builds nodes for a big walk), and tunables the caller set
+// still reach it, after ours so they win.
+TEST(ServerEnvironmentTest, AddsHugePagesAndKeepsTheCallersTunables) {
+  std::vector<std::string> none = {"PATH=/bin", "HOME=/root"};
+  std::vector<char*> env;
+  for (std::string& e : none) env.push_back(e.data());
+  env.push_back(nullptr);
+  EXPECT_EQ(fs::ServerEnvironment(env.data()),
+            (std::vector<std::string>{"PATH=/bin", "HOME=/root",
+                                      "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"}));
+  std::vector<std::string> mine = {"GLIBC_TUNABLES=glibc.malloc.hugetlb=0", "A=1"};
+  env.clear();
+  for (std::string& e : mine) env.push_back(e.data());
+  env.push_back(nullptr);
+  EXPECT_EQ(fs::ServerEnvironment(env.data()),
+            (std::vector<std::string>{
+                "A=1", "GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.hugetlb=0"}));
+}
+
+TEST_F(MountTest, ServerRunsWithMallocTunables) {
+  const std::string a = MountAt("a");
+  const int pid = ServerPid(a);
+  ASSERT_GT(pid, 0);
+  std::optional<std::string> environ_bytes = ReadFile("/proc/" + std::to_string(pid) + "/environ");
+  ASSERT_TRUE(environ_bytes.has_value());
+  std::set<std::string> vars;
+  std::string_view rest(*environ_bytes);
+  while (!rest.empty()) {
+    size_t end = rest.find('\0');
+    vars.emplace(rest.substr(0, end));
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+  }
+  const char* own = ::getenv("GLIBC_TUNABLES");
+  const std::string want = std::string("GLIBC_TUNABLES=glibc.malloc.hugetlb=1") +
+                           (own != nullptr && *own != '\0' ? ":" + std::string(own) : "");
+  EXPECT_EQ(vars.count(want), 1u) << *environ_bytes;
+}
+
 // S8: creating past the volume's inode limit fails with ENOSPC; statfs
 // reports the limit.
 class InodeLimitTest : public MountFixture {

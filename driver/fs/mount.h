@@ -97,6 +97,12 @@ Status Mount(const MountOptions& options);
 // `ready_fd` (-1: none). Returns the process exit code. Used by the
 // snapvol-mount binary and by foreground mounts.
 int RunMountServer(const MountOptions& options, int ready_fd);
+
+// The environment a mount server is started with: `env` (a NUL-terminated
+// array like `environ`) with glibc malloc tunables the server relies on
+// (transparent huge pages for its heap) put before any GLIBC_TUNABLES the
+// caller set, so the caller's settings win.
+std::vector<std::string> ServerEnvironment(char** env);
 Status Unmount(const std::string& mountpoint);
 Result<CommitInfo> CommitMount(const std::string& mountpoint);
 Status ReloadMount(const std::string& mountpoint);
