@@ -24,6 +24,7 @@
 #include "driver/cli/unique_fd.h"
 #include "driver/core/names.h"
 #include "driver/volume/file_writer.h"
+#include "driver/volume/inline_pack.h"
 
 namespace snapvol::cli {
 
@@ -505,6 +506,9 @@ Result<PutResult> Uploader::Put(const PutRequest& req) {
     changes.Add(ChangeOp{kind, std::move(item.remote), {}, std::move(e), {}});
   }
   changes.add_bytes_written(bytes);
+  if (Status packed = volume::PackChangeSet(engine_->objects(), &changes); !packed.ok()) {
+    return Context::InContext(packed.Annotate("storing small files"), where_);
+  }
 
   volume::CommitOptions options;
   options.author = volume::DefaultAuthor("cli");

@@ -14,6 +14,7 @@
 #include "driver/fs/posix_error.h"
 #include "driver/fs/recovery.h"
 #include "driver/fs/state_layout.h"
+#include "driver/volume/inline_pack.h"
 
 namespace snapvol::fs {
 namespace {
@@ -237,7 +238,12 @@ Result<CommitInfo> MountServer::CommitLocked(CommitTrigger trigger) {
   opts.author.set_pod_namespace(options_.pod_namespace);
   opts.author.set_container(options_.container);
   opts.message = std::string(TriggerName(trigger)) + " commit of mount " + options_.mountpoint;
-  Result<volume::CommitResult> result = engine_->Commit(volume_, changes, opts);
+  // Small files into packs first: their bytes are then held once, not
+  // again by the engine's tree editor (and by every retry of the commit).
+  Status packed = volume::PackChangeSet(engine_->objects(), &changes);
+  Result<volume::CommitResult> result =
+      packed.ok() ? engine_->Commit(volume_, changes, opts)
+                  : Result<volume::CommitResult>(packed.Annotate("storing small files"));
   RETURN_IF_ERROR(view_->FinishCommit(plan, result.ok(), deferred));
   if (!result.ok()) return result.status();
   CommitInfo info;

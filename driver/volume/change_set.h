@@ -64,6 +64,7 @@ class ChangeSet {
   void Add(ChangeOp op) { ops_.push_back(std::move(op)); }
 
   const std::vector<ChangeOp>& ops() const { return ops_; }
+  std::vector<ChangeOp>* mutable_ops() { return &ops_; }
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }
   // Bytes of new file content this change set references (for summaries).

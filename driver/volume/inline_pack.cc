@@ -1,5 +1,6 @@
 #include "driver/volume/inline_pack.h"
 
+#include <algorithm>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -50,8 +51,11 @@ bool IsInlineContent(const objects::Content& c) {
   return c.chunks_size() == 0 && c.index().empty() && !c.has_packed();
 }
 
-Status PackInline(store::ObjectStore& objects,
-                  std::map<std::string, std::optional<objects::Entry>>* changes) {
+namespace {
+
+// Packs the inline bytes of `contents`, in order, into packs of about
+// kPackTargetBytes, pointing each at its slice and freeing its bytes.
+Status PackContents(store::ObjectStore& objects, const std::vector<objects::Content*>& contents) {
   struct Member {
     objects::Content* content;
     uint64_t offset;
@@ -63,7 +67,7 @@ Status PackInline(store::ObjectStore& objects,
     if (members.empty()) return Status::Ok();
     ASSIGN_OR_RETURN(core::Hash h, objects.PutContent(store::ObjectKind::kChunk, pack));
     for (const Member& m : members) {
-      m.content->clear_inline_data();
+      std::string().swap(*m.content->mutable_inline_data());
       objects::PackSlice* s = m.content->mutable_packed();
       s->set_hash(std::string(h.Bytes()));
       s->set_pack_size(pack.size());
@@ -74,16 +78,47 @@ Status PackInline(store::ObjectStore& objects,
     members.clear();
     return Status::Ok();
   };
-  for (auto& [name, entry] : *changes) {
-    if (!entry || entry->type() != objects::FILE || !entry->has_content()) continue;
-    objects::Content* c = entry->mutable_content();
+  for (objects::Content* c : contents) {
     const size_t n = c->inline_data().size();
-    if (!IsInlineContent(*c) || n <= kPackMinBytes) continue;
     if (!pack.empty() && pack.size() + n > kPackTargetBytes) RETURN_IF_ERROR(seal());
     members.push_back(Member{c, pack.size(), n});
     pack += c->inline_data();
   }
   return seal();
+}
+
+bool Packable(const objects::Entry& e) {
+  return e.type() == objects::FILE && e.has_content() && IsInlineContent(e.content()) &&
+         e.content().inline_data().size() > kPackMinBytes;
+}
+
+}  // namespace
+
+Status PackInline(store::ObjectStore& objects,
+                  std::map<std::string, std::optional<objects::Entry>>* changes) {
+  std::vector<objects::Content*> contents;
+  for (auto& [name, entry] : *changes) {
+    if (entry && Packable(*entry)) contents.push_back(entry->mutable_content());
+  }
+  return PackContents(objects, contents);
+}
+
+Status PackChangeSet(store::ObjectStore& objects, ChangeSet* changes) {
+  std::map<std::vector<std::string>, std::vector<ChangeOp*>> by_dir;
+  for (ChangeOp& op : *changes->mutable_ops()) {
+    if (op.kind != ChangeOp::Kind::kPut || op.path.empty() || !Packable(op.entry)) continue;
+    by_dir[std::vector<std::string>(op.path.begin(), op.path.end() - 1)].push_back(&op);
+  }
+  for (auto& [dir, ops] : by_dir) {
+    std::stable_sort(ops.begin(), ops.end(), [](const ChangeOp* a, const ChangeOp* b) {
+      return a->path.back() < b->path.back();
+    });
+    std::vector<objects::Content*> contents;
+    contents.reserve(ops.size());
+    for (ChangeOp* op : ops) contents.push_back(op->entry.mutable_content());
+    RETURN_IF_ERROR(PackContents(objects, contents));
+  }
+  return Status::Ok();
 }
 
 Result<core::Hash> CheckPackSlice(const objects::PackSlice& slice) {

@@ -1,6 +1,7 @@
 // Inline packs: where the bytes of small files live. FileWriter inlines a
-// file of up to kInlineLimit bytes in its Content. Before a directory's tree
-// pages are written, PackInline moves every inlined file larger than
+// file of up to kInlineLimit bytes in its Content. Before a commit (the
+// mount's and `volume put`'s) and again before a directory's tree pages are
+// written, PackChangeSet / PackInline move every inlined file larger than
 // kPackMinBytes into packs: chunk objects of about kPackTargetBytes holding
 // the bytes of many files back to back, each file's Content naming its slice
 // (objects.PackSlice). Tree pages then carry names and attributes only, so a
@@ -18,6 +19,7 @@
 
 #include "driver/core/result.h"
 #include "driver/store/object_store.h"
+#include "driver/volume/change_set.h"
 #include "snapvol_objects.pb.h"
 
 namespace snapvol::volume {
@@ -38,6 +40,13 @@ bool IsInlineContent(const objects::Content& c);
 // entries may already point at stored packs; the map stays valid.
 Status PackInline(store::ObjectStore& objects,
                   std::map<std::string, std::optional<objects::Entry>>* changes);
+
+// The same for the Put operations of a change set, before it is committed:
+// each directory's small files (in name order) share packs, and their inline
+// bytes are freed as they are packed, so a commit of many small files does
+// not hold every byte again in the tree editor. A commit re-applying the
+// set after losing a race (S6) reuses the packs.
+Status PackChangeSet(store::ObjectStore& objects, ChangeSet* changes);
 
 // The bytes of a pack slice, read from `objects` (verified there). Corruption
 // if the reference is malformed or the slice lies outside the pack.

@@ -157,6 +157,48 @@ TEST(InlinePackTest, TreePagesWithPacksUseTheirOwnHeader) {
   EXPECT_EQ(store::DecodeTreePage(bytes, Hash::Of(bytes)).status().code(), Code::kCorruption);
 }
 
+// A change set's small files are packed per directory in name order, their
+// bytes freed; other operations and big or tiny files are left alone.
+TEST(InlinePackTest, ChangeSetsArePackedPerDirectory) {
+  MemObjectStore objects;
+  ChangeSet cs;
+  std::map<std::string, std::string> want;
+  for (int i = 0; i < 20; ++i) {  // two directories, interleaved, names descending
+    for (const char* dir : {"a", "b"}) {
+      std::string path = std::string(dir) + "/f" + std::to_string(100 - i);
+      want[path] = Unique(path, 600);
+      testing::PutFile(&cs, objects, path, want[path]);
+    }
+  }
+  testing::PutFile(&cs, objects, "a/tiny", "tiny");
+  testing::PutFile(&cs, objects, "a/big", Unique("a/big", kInlineLimit + 10));
+  ASSERT_TRUE(cs.Mkdir("c", 0755, 0, 0, 0).ok());
+  ASSERT_TRUE(PackChangeSet(objects, &cs).ok());
+  std::map<std::string, std::set<std::string>> packs_of_dir;
+  std::map<std::string, std::pair<std::string, uint64_t>> slice_of;
+  for (const ChangeOp& op : cs.ops()) {
+    const std::string path = core::JoinVolumePath(op.path).substr(1);  // no leading '/'
+    if (want.count(path) == 0) {
+      if (path == "a/tiny") {
+        EXPECT_EQ(op.entry.content().inline_data(), "tiny");
+      } else {
+        EXPECT_FALSE(op.entry.content().has_packed()) << path;
+      }
+      continue;
+    }
+    ASSERT_TRUE(op.entry.content().has_packed()) << path;
+    EXPECT_LE(op.entry.content().inline_data().capacity(), 15u) << path;  // bytes freed
+    packs_of_dir[op.path[0]].insert(op.entry.content().packed().hash());
+    slice_of[path] = {op.entry.content().packed().hash(), op.entry.content().packed().offset()};
+    EXPECT_EQ(ReadEntry(objects, op.entry), want[path]) << path;
+  }
+  ASSERT_EQ(packs_of_dir.size(), 2u);
+  for (const std::string& h : packs_of_dir["a"]) EXPECT_EQ(packs_of_dir["b"].count(h), 0u);
+  // Name order inside a directory's pack: f100 sorts before f81.
+  EXPECT_EQ(slice_of["a/f100"].first, slice_of["a/f81"].first);
+  EXPECT_LT(slice_of["a/f100"].second, slice_of["a/f81"].second);
+}
+
 // Through the engine: a commit of small files writes pages without their
 // bytes, and the files read back; a later truncate of a packed file works.
 TEST(InlinePackTest, CommitWritesPagesWithoutFileBytes) {
