@@ -4,6 +4,7 @@
 
 #include "driver/store/object_codec.h"
 #include "driver/volume/tree_page.h"
+#include "driver/volume/tree_reader.h"
 
 namespace snapvol::fs {
 namespace {
@@ -24,7 +25,44 @@ int ChildFor(const TreePage& page, const std::string& name) {
 }  // namespace
 
 TreeCache::TreeCache(store::ObjectStore* objects, size_t capacity_bytes)
-    : objects_(objects), capacity_(capacity_bytes) {}
+    : objects_(objects),
+      capacity_(capacity_bytes),
+      pool_(std::make_unique<volume::WorkerPool>(2)) {}
+
+TreeCache::~TreeCache() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  pool_.reset();
+}
+
+void TreeCache::ReadAhead(const Entry& e) {
+  if (e.type() != objects::DIRECTORY) return;
+  Result<Hash> h = volume::TreeOf(e);
+  if (!h.ok() || volume::IsEmptyTree(*h)) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || pages_.count(*h) != 0 || queued_.count(*h) != 0 ||
+        queued_.size() >= kMaxQueued) {
+      return;
+    }
+    queued_.insert(*h);
+  }
+  pool_->Submit([this, h = *h] {
+    bool skip;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      skip = stopping_ || pages_.count(h) != 0;
+      if (!skip) ++read_ahead_;
+    }
+    // Errors are left for the reader that needs the page to see.
+    if (!skip) (void)Page(h, -1);
+    std::lock_guard<std::mutex> lock(mu_);
+    queued_.erase(h);
+    return 0;
+  });
+}
 
 Result<TreeCache::PagePtr> TreeCache::Page(const Hash& h, int64_t level) {
   {
@@ -67,6 +105,7 @@ Result<std::optional<Entry>> TreeCache::Lookup(const Hash& tree, const std::stri
   auto it = std::lower_bound(page->entries().begin(), page->entries().end(), name,
                              [](const Entry& e, const std::string& n) { return e.name() < n; });
   if (it == page->entries().end() || it->name() != name) return std::optional<Entry>();
+  ReadAhead(*it);
   return std::optional<Entry>(*it);
 }
 
@@ -96,6 +135,7 @@ Result<TreeCache::Listing> TreeCache::ListRefs(const Hash& tree, const std::stri
   if (volume::IsEmptyTree(tree)) return out;
   ASSIGN_OR_RETURN(PagePtr page, Page(tree, -1));
   RETURN_IF_ERROR(ListFrom(page, after, std::max<size_t>(limit, 1), &out));
+  for (const Entry* e : out.entries) ReadAhead(*e);
   return out;
 }
 
@@ -110,7 +150,7 @@ Result<std::vector<Entry>> TreeCache::List(const Hash& tree, const std::string& 
 
 TreeCache::Stats TreeCache::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return Stats{hits_, misses_, pages_.size(), bytes_};
+  return Stats{hits_, misses_, pages_.size(), bytes_, read_ahead_};
 }
 
 }  // namespace snapvol::fs

@@ -5,6 +5,12 @@
 // leaf a thousand times. Pages are immutable (named by their hash), so a
 // cached page never goes stale; only memory bounds the cache.
 //
+// Read-ahead: a directory found by Lookup or listed by ListRefs is usually
+// entered next (a path walk, `find`), so the root page of its tree is
+// fetched on a background worker while the reply travels to the kernel and
+// the next request comes back. Bounded (kMaxQueued fetches pending; more are
+// dropped); pages fetched ahead are cached like any other.
+//
 // Thread-safe. Fetches run without the cache lock, so two threads missing on
 // the same page may both fetch it (harmless: same bytes).
 #pragma once
@@ -17,11 +23,13 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "driver/core/hash.h"
 #include "driver/core/result.h"
 #include "driver/store/object_store.h"
+#include "driver/volume/worker_pool.h"
 #include "snapvol_objects.pb.h"
 
 namespace snapvol::fs {
@@ -35,6 +43,8 @@ class TreeCache {
   // `objects` must outlive the cache. `capacity_bytes` bounds the decoded
   // pages kept (approximate, by protobuf SpaceUsedLong).
   TreeCache(store::ObjectStore* objects, size_t capacity_bytes);
+  // Waits for a read-ahead in progress; drops the queued ones.
+  ~TreeCache();
 
   // The entry `name` in the directory whose root page is `tree`, or nullopt.
   // Corruption if a page does not verify or decode.
@@ -58,6 +68,7 @@ class TreeCache {
   struct Stats {
     uint64_t hits = 0, misses = 0;
     size_t pages = 0, bytes = 0;
+    uint64_t read_ahead = 0;  // pages fetched by read-ahead
   };
   Stats stats() const;
 
@@ -65,6 +76,11 @@ class TreeCache {
   using PagePtr = std::shared_ptr<const objects::TreePage>;
   Result<PagePtr> Page(const Hash& h, int64_t level);
   Status ListFrom(const PagePtr& page, const std::string& after, size_t limit, Listing* out);
+  // Queues a fetch of the root page of directory entry `e`'s tree (nothing
+  // for other entries, empty trees, cached or queued pages, a full queue).
+  void ReadAhead(const objects::Entry& e);
+
+  static constexpr size_t kMaxQueued = 64;
 
   store::ObjectStore* const objects_;
   const size_t capacity_;
@@ -78,7 +94,11 @@ class TreeCache {
   std::list<Hash> lru_;    // front = most recently used
   std::unordered_map<Hash, Slot, core::HashHasher> pages_;
   size_t bytes_ = 0;
-  uint64_t hits_ = 0, misses_ = 0;
+  uint64_t hits_ = 0, misses_ = 0, read_ahead_ = 0;
+  std::unordered_set<Hash, core::HashHasher> queued_;  // read-ahead pending
+  bool stopping_ = false;
+  // Last member: destroyed first, while everything its tasks use is alive.
+  std::unique_ptr<volume::WorkerPool> pool_;
 };
 
 }  // namespace snapvol::fs

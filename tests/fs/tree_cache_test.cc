@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "driver/core/env.h"
 #include "driver/store/local/local_object_store.h"
@@ -87,6 +89,52 @@ TEST_F(TreeCacheTest, ListingOutlivesEviction) {
   for (size_t i = 0; i < 10; ++i) {
     EXPECT_EQ(first->entries[i]->name(), "n" + std::to_string(10000 + i));
     EXPECT_EQ(first->entries[i]->size(), i);
+  }
+}
+
+// A directory a lookup finds, or a listing shows, has the root page of its
+// tree fetched ahead; the next lookup inside it is then a cache hit.
+TEST_F(TreeCacheTest, DirectoriesFoundAreReadAhead) {
+  std::map<std::string, std::optional<objects::Entry>> parent;
+  for (int i = 0; i < 3; ++i) {
+    objects::Entry d;
+    d.set_type(objects::DIRECTORY);
+    d.set_name("sub" + std::to_string(i));
+    d.set_tree(std::string(tree_.Bytes()));
+    parent[d.name()] = d;
+  }
+  auto empty = volume::TreeReader::EmptyTree(*objects_);
+  ASSERT_TRUE(empty.ok());
+  auto top = volume::UpdateTree(*objects_, *empty, parent);
+  ASSERT_TRUE(top.ok());
+
+  auto wait_for_pages = [](TreeCache& cache, size_t n) {
+    for (int i = 0; i < 500 && cache.stats().pages < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  {
+    TreeCache cache(objects_.get(), 64 << 20);
+    auto found = cache.Lookup(top->first, "sub1");
+    ASSERT_TRUE(found.ok() && found->has_value());
+    // The top page, then sub1's root page (an interior page over 3 leaves).
+    wait_for_pages(cache, 2);
+    EXPECT_EQ(cache.stats().read_ahead, 1u);
+    const uint64_t misses = cache.stats().misses;
+    auto inside = cache.Lookup(tree_, "n10000");  // root page hit, one leaf missed
+    ASSERT_TRUE(inside.ok() && inside->has_value());
+    EXPECT_EQ(cache.stats().misses, misses + 1);
+  }
+  {
+    TreeCache cache(objects_.get(), 64 << 20);
+    auto listed = cache.ListRefs(top->first, "", 10);
+    ASSERT_TRUE(listed.ok());
+    EXPECT_EQ(listed->entries.size(), 3u);
+    wait_for_pages(cache, 2);
+    EXPECT_EQ(cache.stats().read_ahead, 1u);     // the three share one tree
+    auto files = cache.ListRefs(tree_, "", 10);  // files: nothing to read ahead
+    ASSERT_TRUE(files.ok());
+    EXPECT_EQ(cache.stats().read_ahead, 1u);
   }
 }
 
