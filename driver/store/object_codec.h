@@ -1,8 +1,8 @@
 // Encoding of structured objects: a 4-byte magic naming kind and format
 // version ("svT1" tree page, "svT2" tree page with entries in packs, "svI1"
-// file index, "svC1" commit) followed by the deterministic protobuf encoding. Chunks are raw bytes (no framing).
-// Decoding checks the magic and parses strictly; any failure is Corruption
-// naming the object.
+// file index, "svC1" commit) followed by the deterministic protobuf encoding. Chunks are raw bytes
+// (no framing). Decoding checks the magic and parses strictly; any failure is Corruption naming the
+// object.
 #pragma once
 
 #include <string>
