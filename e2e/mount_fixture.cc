@@ -100,6 +100,25 @@ bool ServerAlive(int pid) { return Alive(pid); }
 
 int ErrnoOf(int rc) { return rc < 0 ? errno : 0; }
 
+int PiecesFailingWithEio(const std::string& path, const std::string& expected) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  std::string buf(1 << 20, '\0');
+  int eio = 0;
+  for (size_t off = 0; off < expected.size(); off += buf.size()) {
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(off));
+    if (n < 0) {
+      EXPECT_EQ(errno, EIO) << "at " << off;
+      ++eio;
+      continue;
+    }
+    EXPECT_EQ(buf.substr(0, static_cast<size_t>(n)), expected.substr(off, static_cast<size_t>(n)))
+        << "served wrong bytes at " << off;
+  }
+  ::close(fd);
+  return eio;
+}
+
 bool IsMounted(const std::string& mountpoint) {
   std::ifstream f("/proc/self/mountinfo");
   std::string line;

@@ -59,6 +59,10 @@ bool WriteFile(const std::string& path, const std::string& content);
 std::optional<std::string> ReadFile(const std::string& path);
 bool Exists(const std::string& path);
 int ErrnoOf(int rc);  // returns errno if rc < 0, else 0
+// Reads `path` in 1 MiB pieces: each must be `expected`'s bytes there or
+// fail with EIO (S10: never wrong bytes; a test failure otherwise). Returns
+// the number of pieces that were EIO, or -1 if the file did not open.
+int PiecesFailingWithEio(const std::string& path, const std::string& expected);
 bool IsMounted(const std::string& mountpoint);
 // Whether a server process still runs (zombies count as gone).
 bool ServerAlive(int pid);

@@ -63,6 +63,13 @@ Status InstallSyscallAllowlist(const SyscallAllowlist& list) {
                               SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family)));
     if (rc != 0) return SeccompError(rc, "cannot allow socket family " + std::to_string(family));
   }
+  int ioctl_nr = seccomp_syscall_resolve_name("ioctl");
+  for (uint32_t request : list.ioctl_requests) {
+    // The request is an unsigned int in the kernel: compare the low 32 bits.
+    int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, ioctl_nr, 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request));
+    if (rc != 0) return SeccompError(rc, "cannot allow ioctl " + std::to_string(request));
+  }
   int rc = seccomp_load(ctx.get());
   if (rc != 0) return SeccompError(rc, "cannot load the filter");
   return Status::Ok();

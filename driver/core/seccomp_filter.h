@@ -7,6 +7,7 @@
 // tearing down a mount with pending changes.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,8 @@ struct SyscallAllowlist {
   std::vector<std::string> syscalls;
   // socket(2) is allowed for these address families only.
   std::vector<int> socket_families;
+  // ioctl(2) is allowed with these request numbers only.
+  std::vector<uint32_t> ioctl_requests;
   // Applied to every thread of the process (SECCOMP_FILTER_FLAG_TSYNC), not
   // only the calling one.
   bool all_threads = true;

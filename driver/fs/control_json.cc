@@ -136,7 +136,13 @@ std::string EncodeMountStatus(const MountStatus& s) {
          {"inodes", s.inodes},
          {"inode_limit", s.inode_limit},
          {"commits", s.commits},
-         {"reloads", s.reloads}};
+         {"reloads", s.reloads},
+         {"passthrough", s.passthrough},
+         {"passthrough_opens", s.passthrough_opens},
+         {"file_cache",
+          {{"hits", s.file_cache_hits},
+           {"fills", s.file_cache_fills},
+           {"fill_failures", s.file_cache_fill_failures}}}};
   if (s.has_last_commit) {
     json last = CommitJson(s.last_commit);
     last["ok"] = s.last_commit_ok;
@@ -167,6 +173,13 @@ Result<MountStatus> DecodeMountStatus(const std::string& text) {
     Get(j, "inode_limit", &s.inode_limit);
     Get(j, "commits", &s.commits);
     Get(j, "reloads", &s.reloads);
+    Get(j, "passthrough", &s.passthrough);
+    Get(j, "passthrough_opens", &s.passthrough_opens);
+    if (auto fc = j.find("file_cache"); fc != j.end() && fc->is_object()) {
+      Get(*fc, "hits", &s.file_cache_hits);
+      Get(*fc, "fills", &s.file_cache_fills);
+      Get(*fc, "fill_failures", &s.file_cache_fill_failures);
+    }
     auto it = j.find("last_commit");
     if (it != j.end() && it->is_object()) {
       s.has_last_commit = true;

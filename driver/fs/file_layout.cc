@@ -20,6 +20,13 @@ Result<std::shared_ptr<const FileLayout>> FileLayout::Load(store::ObjectStore* o
                                                            uint64_t size) {
   std::shared_ptr<FileLayout> layout(new FileLayout());
   layout->size_ = size;
+  {
+    core::Sha256 key;
+    key.Update(content.SerializeAsString());
+    const std::string size_text = "\nsize=" + std::to_string(size);
+    key.Update(size_text);
+    layout->content_key_ = key.Finish();
+  }
   if (content.has_packed()) {
     const objects::PackSlice& slice = content.packed();
     layout->inline_ = false;

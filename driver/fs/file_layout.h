@@ -3,9 +3,10 @@
 // is answered from at most a few chunks, never by copying the file first.
 // Loading resolves the FileIndex object of a large file; chunk bytes are
 // fetched lazily through the ChunkCache (verified there, S10).
-// Immutable after Load; thread-safe.
+// Immutable after Load (but for a read counter); thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,6 +43,16 @@ class FileLayout : public std::enable_shared_from_this<FileLayout> {
                                                         uint64_t size);
 
   uint64_t size() const { return size_; }
+  // Names the file's bytes: SHA-256 of the Content message and the size.
+  // Equal keys mean equal bytes (the Content names every chunk by hash), so
+  // a node-local copy of the whole file can be found by it (FileCache).
+  const Hash& content_key() const { return content_key_; }
+
+  // Bytes the mount was asked for through handles of this layout (reads the
+  // kernel's page cache answered are not counted): a file read mostly is
+  // worth a whole-file copy (FileCache).
+  void NoteRead(uint64_t bytes) const { bytes_read_.fetch_add(bytes, std::memory_order_relaxed); }
+  uint64_t bytes_read() const { return bytes_read_.load(std::memory_order_relaxed); }
 
   // Appends segments covering [off, off + n) clipped to size() (none past
   // EOF). Corruption / NotFound from a chunk that fails to load.
@@ -67,6 +78,8 @@ class FileLayout : public std::enable_shared_from_this<FileLayout> {
   size_t Find(uint64_t offset) const;
 
   uint64_t size_ = 0;
+  Hash content_key_;
+  mutable std::atomic<uint64_t> bytes_read_{0};
   bool inline_ = true;
   std::string inline_data_;
   std::vector<Piece> pieces_;

@@ -9,6 +9,7 @@
 #include <fuse_lowlevel.h>
 #include <linux/fuse.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -28,9 +29,11 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include "driver/fs/control_json.h"
 #include "driver/fs/posix_error.h"
+#include "driver/fs/sandbox.h"
 
 namespace snapvol::fs {
 
@@ -270,12 +273,62 @@ void RequestReceiver::Supervise() {
 
 namespace {
 
+// ---------------------------------------------------------------------------
+// Passthrough reads (kernel >= 6.9, docs/mount.md). libfuse 3.14 predates
+// them, so the INIT and OPEN replies are amended on their way to the kernel
+// (SendWritev), in the layout of the kernel's protocol 7.40, and the
+// backing files are registered with the /dev/fuse ioctls directly. Debian
+// 12's linux/fuse.h predates them too, hence our own names.
+
+constexpr uint32_t kInitExt = 1u << 30;                  // FUSE_INIT_EXT in flags
+constexpr uint32_t kInitPassthrough2 = 1u << (37 - 32);  // FUSE_PASSTHROUGH in flags2
+constexpr uint32_t kOpenKeepCache = 1u << 1;             // FOPEN_KEEP_CACHE
+constexpr uint32_t kOpenPassthrough = 1u << 7;           // FOPEN_PASSTHROUGH
+
+// The start of fuse_init_out as of 7.40.
+struct InitOut740 {
+  uint32_t major, minor, max_readahead, flags;
+  uint16_t max_background, congestion_threshold;
+  uint32_t max_write, time_gran;
+  uint16_t max_pages, map_alignment;
+  uint32_t flags2, max_stack_depth;
+};
+// fuse_open_out as of 7.40 (`padding` became `backing_id`).
+struct OpenOut740 {
+  uint64_t fh;
+  uint32_t open_flags;
+  int32_t backing_id;
+};
+static_assert(sizeof(OpenOut740) == sizeof(fuse_open_out));
+
+// Which of an inode's open handles use the page cache and which pass
+// through, mirroring the kernel (fs/fuse/iomode.c): an inode's handles are
+// all cached or all passed through to one backing file; an open that would
+// mix them fails with EIO. Handles opened with FOPEN_DIRECT_IO take no part.
+struct InodeIo {
+  uint32_t cached = 0;
+  uint32_t passthrough = 0;
+  int32_t backing_id = 0;
+  core::Hash key;  // FileLayout::content_key() of the backing file
+};
+
 struct Session {
   MountServer* server = nullptr;
   fuse_session* se = nullptr;
   std::unique_ptr<AsyncInvalidator> async;
   std::unique_ptr<RequestReceiver> receiver;
+
+  // Passthrough: the kernel offers it in INIT; our amended reply accepts.
+  bool want_passthrough = false;
+  std::atomic<uint64_t> init_unique{0};  // INIT's request id, once offered
+  std::atomic<bool> tracking{false};     // accepted: opens are counted in `io`
+  std::atomic<bool> passthrough{false};  // new backing files may be opened
+  std::mutex io_mu;
+  std::unordered_map<Ino, InodeIo> io;  // guarded by io_mu
 };
+
+// The backing id OpOpen is replying with on this thread (0: none).
+thread_local int32_t tl_open_backing = 0;
 
 Session* S(fuse_req_t req) { return static_cast<Session*>(fuse_req_userdata(req)); }
 View& V(fuse_req_t req) { return S(req)->server->view(); }
@@ -532,6 +585,126 @@ void UseDirectIo(fuse_file_info* fi, Handle* h) {
   h->direct = true;
 }
 
+// struct fuse_backing_map.
+struct BackingMap {
+  int32_t fd;
+  uint32_t flags;
+  uint64_t padding;
+};
+constexpr unsigned long kBackingOpenIoctl = _IOW(229, 1, BackingMap);
+constexpr unsigned long kBackingCloseIoctl = _IOW(229, 2, uint32_t);
+static_assert(kBackingOpenIoctl == kFuseBackingOpen && kBackingCloseIoctl == kFuseBackingClose);
+
+void StopPassthrough(Session* s, int err) {
+  if (!s->passthrough.exchange(false)) return;
+  s->server->NotePassthrough(false);
+  std::fprintf(stderr, "snapvol mount: passthrough reads off: %s\n", std::strerror(err));
+}
+
+// Registers `fd` as a backing file: its id, or 0.
+int32_t OpenBacking(Session* s, int fd) {
+  BackingMap map = {fd, 0, 0};
+  const int id = ::ioctl(fuse_session_fd(s->se), kBackingOpenIoctl, &map);
+  if (id > 0) return id;
+  const int err = id == 0 ? EINVAL : errno;
+  // EPERM: no CAP_SYS_ADMIN, or the kernel refused passthrough at INIT;
+  // ELOOP: the cache sits on a stacked file system; ENOTTY/EINVAL: no
+  // support. None of them changes while this mount lives. Anything else
+  // (out of memory or descriptors) fails this open's passthrough only.
+  if (err == EPERM || err == ELOOP || err == ENOTTY || err == EINVAL || err == EOPNOTSUPP) {
+    StopPassthrough(s, err);
+  }
+  return 0;
+}
+
+// Decides how the kernel does the I/O of a handle being opened on `ino` and
+// records it: cached (the default), passed through to the host's copy of
+// the file (FileCache), or direct. Returns the backing id to put in the
+// reply, or 0. Once the kernel accepted passthrough, every open is counted,
+// even after passthrough was turned off, so the inodes still passed through
+// keep getting what the kernel requires.
+int32_t ChooseIo(Session* s, Ino ino, fuse_file_info* fi, Handle* h) {
+  if (!s->tracking.load(std::memory_order_relaxed)) return 0;
+  const FileLayout* layout = h->layout.get();
+  std::lock_guard<std::mutex> lock(s->io_mu);
+  if (auto it = s->io.find(ino); it != s->io.end() && it->second.passthrough > 0) {
+    // Every open of an inode that passes through must name the same
+    // backing file, even a writer's (with any other mode the open fails).
+    InodeIo& io = it->second;
+    ++io.passthrough;
+    h->kernel_io = Handle::KernelIo::kPassthrough;
+    fi->keep_cache = 0;
+    if (fi->direct_io || layout == nullptr || layout->content_key() != io.key) {
+      // A writer, or other content (written, reloaded) while the copy is
+      // open: reads and writes go through the mount (FOPEN_DIRECT_IO
+      // overrides passthrough); only an mmap of it maps the copy.
+      fi->direct_io = 1;
+      h->direct = true;
+    } else {
+      s->server->NotePassthroughOpen();
+    }
+    return io.backing_id;
+  }
+  // A direct handle with no backing file on the inode takes no part.
+  if (fi->direct_io) return 0;
+  InodeIo& io = s->io[ino];
+  if (io.cached == 0 && layout != nullptr && s->passthrough.load(std::memory_order_relaxed)) {
+    const int fd = s->server->files().Open(*layout);
+    if (fd >= 0) {
+      const int32_t id = OpenBacking(s, fd);
+      ::close(fd);
+      if (id > 0) {
+        io.passthrough = 1;
+        io.backing_id = id;
+        io.key = layout->content_key();
+        h->kernel_io = Handle::KernelIo::kPassthrough;
+        fi->keep_cache = 0;
+        s->server->NotePassthroughOpen();
+        return id;
+      }
+    }
+  }
+  ++io.cached;
+  h->kernel_io = Handle::KernelIo::kCached;
+  return 0;
+}
+
+// Undoes ChooseIo when the handle is released. When the handles of a large
+// committed file have read most of it through the mount, the host copies
+// it, so its next opens pass through.
+void EndIo(Session* s, Ino ino, Handle* h) {
+  if (h->kernel_io == Handle::KernelIo::kUntracked) return;
+  {
+    std::lock_guard<std::mutex> lock(s->io_mu);
+    auto it = s->io.find(ino);
+    if (it != s->io.end()) {
+      InodeIo& io = it->second;
+      if (h->kernel_io == Handle::KernelIo::kCached) {
+        if (io.cached > 0) --io.cached;
+      } else if (io.passthrough > 0 && --io.passthrough == 0) {
+        uint32_t id = static_cast<uint32_t>(io.backing_id);
+        ::ioctl(fuse_session_fd(s->se), kBackingCloseIoctl, &id);
+      }
+      if (io.cached == 0 && io.passthrough == 0) s->io.erase(it);
+    }
+  }
+  if (h->kernel_io == Handle::KernelIo::kCached && h->layout != nullptr &&
+      h->layout->bytes_read() >= h->layout->size() / 2 &&
+      s->passthrough.load(std::memory_order_relaxed)) {
+    s->server->files().Fill(h->layout);
+  }
+  h->kernel_io = Handle::KernelIo::kUntracked;
+}
+
+// Replies to an open with the I/O mode ChooseIo picked.
+int ReplyOpen(Session* s, fuse_req_t req, Ino ino, fuse_file_info* fi, Handle* h) {
+  tl_open_backing = ChooseIo(s, ino, fi, h);
+  const int rc = fuse_reply_open(req, fi);
+  tl_open_backing = 0;
+  if (rc != 0) EndIo(s, ino, h);
+  return rc;
+}
+
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Result<OpenOut> r = V(req).Open(ino, fi->flags, CredOf(req));
   if (!r.ok()) {
@@ -544,7 +717,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // write/fsync/commit): spare close() the round trip.
   fi->noflush = 1;
   UseDirectIo(fi, r->handle);
-  if (fuse_reply_open(req, fi) != 0) V(req).Release(r->handle);
+  if (ReplyOpen(S(req), req, ino, fi, r->handle) != 0) V(req).Release(r->handle);
 }
 
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
@@ -558,14 +731,22 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   fi->keep_cache = 1;
   fi->noflush = 1;
   UseDirectIo(fi, r->second.handle);
+  Session* s = S(req);
+  // A created handle writes: it passes through only when it opened an
+  // existing file that does (ChooseIo), and then with direct I/O.
+  tl_open_backing = ChooseIo(s, r->first.ino, fi, r->second.handle);
   fuse_entry_param e = EntryParam(r->first);
-  if (fuse_reply_create(req, &e, fi) != 0) {
+  const int rc = fuse_reply_create(req, &e, fi);
+  tl_open_backing = 0;
+  if (rc != 0) {
+    EndIo(s, r->first.ino, r->second.handle);
     V(req).Release(r->second.handle);
     V(req).Forget(r->first.ino, 1);
   }
 }
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  if (const FileLayout* layout = H(fi)->layout.get()) layout->NoteRead(size);
   std::vector<Segment> segs;
   core::Status s = V(req).Read(H(fi), static_cast<uint64_t>(off), size, &segs);
   if (!s.ok()) {
@@ -647,7 +828,8 @@ void OpWriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse
 
 void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 
-void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  EndIo(S(req), ino, H(fi));
   V(req).Release(H(fi));
   fuse_reply_err(req, 0);
 }
@@ -949,10 +1131,54 @@ void TuneReadahead(const std::string& mountpoint) {
 }
 
 ssize_t ReceiveRead(int fd, void* buf, size_t len, void* userdata) {
-  return static_cast<Session*>(userdata)->receiver->Read(fd, buf, len);
+  Session* s = static_cast<Session*>(userdata);
+  const ssize_t n = s->receiver != nullptr ? s->receiver->Read(fd, buf, len) : ::read(fd, buf, len);
+  if (s->want_passthrough && n >= static_cast<ssize_t>(sizeof(fuse_in_header) + 5 * 4)) {
+    fuse_in_header h;
+    std::memcpy(&h, buf, sizeof(h));
+    if (h.opcode == FUSE_INIT) {
+      // fuse_init_in: major, minor, max_readahead, flags, flags2, ...
+      uint32_t in[5];
+      std::memcpy(in, static_cast<const char*>(buf) + sizeof(h), sizeof(in));
+      if ((in[3] & kInitExt) != 0 && (in[4] & kInitPassthrough2) != 0) {
+        s->init_unique.store(h.unique);
+      }
+    }
+  }
+  return n;
 }
 
-ssize_t SendWritev(int fd, struct iovec* iov, int count, void*) { return ::writev(fd, iov, count); }
+ssize_t SendWritev(int fd, struct iovec* iov, int count, void* userdata) {
+  Session* s = static_cast<Session*>(userdata);
+  if (count >= 2 && iov[0].iov_len >= sizeof(fuse_out_header)) {
+    fuse_out_header h;
+    std::memcpy(&h, iov[0].iov_base, sizeof(h));
+    if (h.error == 0 && tl_open_backing > 0 &&
+        (iov[1].iov_len == sizeof(OpenOut740) ||
+         iov[1].iov_len == sizeof(fuse_entry_out) + sizeof(OpenOut740))) {
+      // OPEN, or CREATE (the entry, then the open).
+      auto* o = reinterpret_cast<OpenOut740*>(static_cast<char*>(iov[1].iov_base) + iov[1].iov_len -
+                                              sizeof(OpenOut740));
+      // The page cache of the inode is not used while it passes through:
+      // dropping it frees the memory.
+      o->open_flags = (o->open_flags & ~kOpenKeepCache) | kOpenPassthrough;
+      o->backing_id = tl_open_backing;
+    } else if (h.error == 0 && h.unique != 0 && h.unique == s->init_unique.load() &&
+               iov[1].iov_len >= sizeof(InitOut740)) {
+      auto* o = static_cast<InitOut740*>(iov[1].iov_base);
+      o->flags |= kInitExt;
+      o->flags2 |= kInitPassthrough2;
+      // Backing files may sit on any plain file system (stack depth 0),
+      // and this mount may still be stacked under one overlay.
+      o->max_stack_depth = 1;
+      s->init_unique.store(0);
+      s->tracking.store(true);
+      s->passthrough.store(true);
+      s->server->NotePassthrough(true);
+    }
+  }
+  return ::writev(fd, iov, count);
+}
 
 // Without these libfuse copies replies from files through a fresh buffer
 // instead of splicing them (measured: parallel reads 8x slower).
@@ -966,13 +1192,18 @@ ssize_t SpliceSend(int fdin, off_t* offin, int fdout, off_t* offout, size_t len,
   return ::splice(fdin, offin, fdout, offout, len, flags);
 }
 
-// Installs the RequestReceiver. SNAPVOL_FUSE_PRIMARY=0 keeps libfuse's own
-// reads (every pool thread reads), e.g. to compare.
-core::Status UsePrimaryReceive(fuse_session* se, Session* session) {
-  if (const char* p = std::getenv("SNAPVOL_FUSE_PRIMARY"); p != nullptr && *p == '0') {
-    return core::Status::Ok();
-  }
-  session->receiver = std::make_unique<RequestReceiver>();
+bool EnvOff(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v == '0';
+}
+
+// Installs our I/O on /dev/fuse: the RequestReceiver (SNAPVOL_FUSE_PRIMARY=0
+// keeps libfuse's own reads, every pool thread reading, e.g. to compare)
+// and the amended replies for passthrough (SNAPVOL_PASSTHROUGH=0 or a file
+// cache budget of 0 keeps every read in the mount).
+core::Status UseCustomIo(fuse_session* se, Session* session) {
+  if (!EnvOff("SNAPVOL_FUSE_PRIMARY")) session->receiver = std::make_unique<RequestReceiver>();
+  session->want_passthrough = !EnvOff("SNAPVOL_PASSTHROUGH") && session->server->files().enabled();
   fuse_custom_io io;
   std::memset(&io, 0, sizeof(io));
   io.read = ReceiveRead;
@@ -981,6 +1212,7 @@ core::Status UsePrimaryReceive(fuse_session* se, Session* session) {
   io.splice_send = SpliceSend;
   if (int rc = fuse_session_custom_io(se, &io, fuse_session_fd(se)); rc != 0) {
     session->receiver.reset();
+    session->want_passthrough = false;
     return core::Status::FromErrno(-rc, "installing the request receiver");
   }
   return core::Status::Ok();
@@ -1018,7 +1250,7 @@ core::Status ServeFuse(MountServer& server, const std::function<void()>& ready) 
     return core::Status::FromErrno(EIO, "mounting FUSE at " + o.mountpoint);
   }
   session.async = std::make_unique<AsyncInvalidator>(se);
-  if (core::Status st = UsePrimaryReceive(se, &session); !st.ok()) {
+  if (core::Status st = UseCustomIo(se, &session); !st.ok()) {
     std::fprintf(stderr, "snapvol mount: %s; every loop thread reads requests\n",
                  st.ToString().c_str());
   }

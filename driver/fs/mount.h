@@ -71,6 +71,12 @@ struct MountStatus {
   int pid = 0;
   uint64_t inodes = 0, inode_limit = 0;
   uint64_t commits = 0, reloads = 0;
+  // Passthrough reads (docs/mount.md): whether the kernel accepted them,
+  // opens served that way, and the host's file cache (copies opened,
+  // copies made, copies that failed).
+  bool passthrough = false;
+  uint64_t passthrough_opens = 0;
+  uint64_t file_cache_hits = 0, file_cache_fills = 0, file_cache_fill_failures = 0;
   // The last commit attempt, if any.
   bool has_last_commit = false;
   bool last_commit_ok = false;

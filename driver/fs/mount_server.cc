@@ -146,6 +146,9 @@ Result<std::unique_ptr<MountServer>> MountServer::Open(const MountOptions& optio
   s->trees_ = std::make_unique<TreeCache>(s->store_->objects.get(), kTreeCacheBytes);
   s->chunks_ =
       std::make_unique<ChunkCache>(s->store_->objects.get(), kChunkCacheFiles, kChunkCacheBytes);
+  const std::string files_dir = StateLayout(o.state_dir).FilesDir();
+  s->files_ =
+      std::make_unique<FileCache>(files_dir, FileCache::BudgetFor(files_dir), s->chunks_.get());
   s->view_ = std::make_unique<View>(vo, s->store_->objects.get(), s->trees_.get(), s->chunks_.get(),
                                     s->journal_.get());
   RETURN_IF_ERROR(s->view_->Attach(snap));
@@ -288,6 +291,12 @@ MountStatus MountServer::CurrentStatus() {
   s.inode_limit = volume_.inode_limit;
   s.commits = commits_.load();
   s.reloads = reloads_.load();
+  s.passthrough = passthrough_.load();
+  s.passthrough_opens = passthrough_opens_.load();
+  const FileCache::Stats fc = files_->stats();
+  s.file_cache_hits = fc.hits;
+  s.file_cache_fills = fc.fills;
+  s.file_cache_fill_failures = fc.fill_failures;
   std::lock_guard<std::mutex> lock(status_mu_);
   s.has_last_commit = has_last_;
   s.last_commit_ok = last_ok_;

@@ -27,6 +27,7 @@
 
 #include "driver/core/env.h"
 #include "driver/fs/chunk_cache.h"
+#include "driver/fs/file_cache.h"
 #include "driver/fs/journal.h"
 #include "driver/fs/mount.h"
 #include "driver/fs/tree_cache.h"
@@ -48,6 +49,12 @@ class MountServer {
   ~MountServer();
 
   View& view() { return *view_; }
+  // The host's whole-file copies for passthrough reads (fuse_ops.cc).
+  FileCache& files() { return *files_; }
+  // Reported by fuse_ops: the kernel accepted passthrough; one more open
+  // was passed through.
+  void NotePassthrough(bool on) { passthrough_.store(on); }
+  void NotePassthroughOpen() { passthrough_opens_.fetch_add(1, std::memory_order_relaxed); }
   const MountOptions& options() const { return options_; }
   std::string fsname() const;
   // This mount's state directory ("" for read-only mounts).
@@ -81,11 +88,14 @@ class MountServer {
   std::unique_ptr<core::FileLock> lock_;
   std::unique_ptr<TreeCache> trees_;
   std::unique_ptr<ChunkCache> chunks_;
+  std::unique_ptr<FileCache> files_;
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<View> view_;
 
   std::mutex control_mu_;  // serializes Commit and Reload; before View::mu_
   std::atomic<uint64_t> commits_{0}, reloads_{0};
+  std::atomic<bool> passthrough_{false};
+  std::atomic<uint64_t> passthrough_opens_{0};
 
   std::mutex status_mu_;  // guards last_*
   bool has_last_ = false;

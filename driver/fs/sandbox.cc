@@ -179,6 +179,9 @@ core::SyscallAllowlist MountServerAllowlist() {
       "umount2",
   };
   list.socket_families = {AF_UNIX, AF_INET, AF_INET6};
+  // FUSE_DEV_IOC_BACKING_OPEN and _CLOSE on /dev/fuse (passthrough reads,
+  // fuse_ops.cc); no other ioctl.
+  list.ioctl_requests = {kFuseBackingOpen, kFuseBackingClose};
   return list;
 }
 

@@ -5,10 +5,17 @@
 // fails with EPERM from then on, in every thread.
 #pragma once
 
+#include <cstdint>
+
 #include "driver/core/seccomp_filter.h"
 #include "driver/core/status.h"
 
 namespace snapvol::fs {
+
+// The /dev/fuse ioctls of passthrough reads, _IOW(229, 1, struct
+// fuse_backing_map) and _IOW(229, 2, uint32_t), the only ioctls allowed.
+inline constexpr uint32_t kFuseBackingOpen = 0x4010e501;
+inline constexpr uint32_t kFuseBackingClose = 0x4004e502;
 
 // The allowlist itself (exposed for tests).
 core::SyscallAllowlist MountServerAllowlist();

@@ -7,6 +7,7 @@
 //   <state>/mounts/<id>/journal.<gen> pending operations, generation <gen> (decimal)
 //   <state>/mounts/<id>/data/<n>      upper file n (content of a written file)
 //   <state>/mounts/<id>/server.log    the server's log
+//   <state>/files/<key>               whole-file copy for passthrough reads (file_cache.h)
 //
 // Pure string functions; no I/O.
 #pragma once
@@ -24,6 +25,7 @@ class StateLayout {
   const std::string& root() const { return root_; }
   std::string MountsDir() const { return root_ + "/mounts"; }
   std::string MountDir(std::string_view id) const { return MountsDir() + "/" + std::string(id); }
+  std::string FilesDir() const { return root_ + "/files"; }
 
  private:
   std::string root_;

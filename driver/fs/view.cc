@@ -1116,12 +1116,15 @@ Result<OpenOut> View::Open(Ino ino, int flags, const Cred& cred) {
   } else if (write) {
     RETURN_IF_ERROR(EnsureUpper(lock, n, false, n->attr.size));
     MarkKept(n);
-  } else if (n->upper == nullptr) {
-    RETURN_IF_ERROR(EnsureLayout(lock, n).status());
+  }
+  std::shared_ptr<const FileLayout> layout;
+  if (!write && !trunc && n->upper == nullptr) {
+    ASSIGN_OR_RETURN(layout, EnsureLayout(lock, n));
   }
   auto h = std::make_unique<Handle>();
   h->node = n;
   h->writable = write;
+  h->layout = std::move(layout);
   Handle* raw = h.get();
   handles_.emplace(raw, std::move(h));
   ++n->opens;

@@ -43,6 +43,7 @@
 #include "driver/core/result.h"
 #include "driver/fs/access.h"
 #include "driver/fs/chunk_cache.h"
+#include "driver/fs/file_layout.h"
 #include "driver/fs/inode_table.h"
 #include "driver/fs/journal.h"
 #include "driver/fs/node.h"
@@ -100,6 +101,13 @@ struct Handle {
   // kernel's page cache, so other handles' cached pages must be dropped.
   bool direct = false;
   std::shared_ptr<UpperFile> upper;  // the upper file a writable handle counts in
+  // How the kernel does this handle's I/O (set by fuse_ops, which mirrors
+  // the kernel's per-inode rules for passthrough, docs/mount.md).
+  enum class KernelIo : uint8_t { kUntracked, kCached, kPassthrough };
+  KernelIo kernel_io = KernelIo::kUntracked;
+  // A read-only handle of committed content: its layout (a file cache copy
+  // is made from it).
+  std::shared_ptr<const FileLayout> layout;
   bool dir = false;
   // Directory cursor: the base tree listed (fixed at open), the next offset
   // to return and the last name returned.

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -59,6 +60,19 @@ std::string SandboxedReport(const std::string& dir) {
            Outcome(::syscall(SYS_open_by_handle_at, AT_FDCWD, nullptr, O_RDONLY)) + ";";
       r += "chroot=" + Outcome(::syscall(SYS_chroot, "/")) + ";";
       r += "setuid=" + Outcome(::syscall(SYS_setuid, 0)) + ";";
+      // ioctl: only the FUSE backing-file requests pass the filter (on a
+      // plain file the kernel then answers ENOTTY); any other is refused.
+      int f = ::open((dir + "/io").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+      int pending = 0;
+      r += "ioctl_fionread=" + Outcome(::ioctl(f, FIONREAD, &pending)) + ";";
+      struct {
+        int32_t fd;
+        uint32_t flags;
+        uint64_t padding;
+      } map = {f, 0, 0};
+      r += "ioctl_backing_open=" + Outcome(::ioctl(f, kFuseBackingOpen, &map)) + ";";
+      ::close(f);
+      ::unlink((dir + "/io").c_str());
     }
     return r;
   });
@@ -71,7 +85,8 @@ TEST(SandboxTest, MountServerAllowlistKeepsFileServingAndRefusesTheRest) {
   std::string report = SandboxedReport(dir);
   EXPECT_EQ(report,
             "files=ok;thread=ok;execve=EPERM;mount=EPERM;ptrace=EPERM;unshare=EPERM;"
-            "open_by_handle_at=EPERM;chroot=EPERM;setuid=EPERM;");
+            "open_by_handle_at=EPERM;chroot=EPERM;setuid=EPERM;ioctl_fionread=EPERM;"
+            "ioctl_backing_open=errno 25;");
   ::rmdir((dir + "/d").c_str());
   ::rmdir(dir.c_str());
 }

@@ -1,0 +1,320 @@
+#include "driver/fs/file_cache.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "driver/core/env.h"
+
+namespace snapvol::fs {
+namespace {
+
+constexpr const char* kTmpPrefix = ".fill.";
+// A copy is not started unless the file system keeps this share free after
+// it (the copy is a cache; the write layer and the store need the room).
+constexpr uint64_t kKeepFreeDivisor = 10;
+// Bytes asked of the layout per step of a copy.
+constexpr size_t kCopyStep = 8 << 20;
+
+Status Errno(const std::string& what) { return Status::FromErrno(errno, what); }
+
+// A copy names the identity of its file (inode, size, mtime) in an xattr
+// once it is complete, like the ChunkCache's verification memo: a copy
+// rewritten in place afterwards (a later mtime) is not trusted, and dropped.
+constexpr char kCopyXattr[] = "user.snapvol.copy";
+
+std::string Identity(const struct stat& st) {
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+// Writes `len` bytes at `pos` of `in` to `out` at `at`, in the kernel where
+// it can.
+Status CopyRange(int in, uint64_t pos, int out, uint64_t at, uint64_t len) {
+  bool kernel = true;
+  std::vector<char> buf;
+  while (len > 0) {
+    ssize_t n = -1;
+    if (kernel) {
+      loff_t ip = static_cast<loff_t>(pos), op = static_cast<loff_t>(at);
+      n = ::copy_file_range(in, &ip, out, &op, static_cast<size_t>(len), 0);
+      if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+                    errno == EPERM)) {
+        kernel = false;
+        continue;
+      }
+    } else {
+      if (buf.empty()) buf.resize(1 << 20);
+      n = ::pread(in, buf.data(), std::min<uint64_t>(len, buf.size()), static_cast<off_t>(pos));
+      if (n > 0) {
+        for (ssize_t done = 0; done < n;) {
+          ssize_t w = ::pwrite(out, buf.data() + done, static_cast<size_t>(n - done),
+                               static_cast<off_t>(at + static_cast<uint64_t>(done)));
+          if (w < 0 && errno == EINTR) continue;
+          if (w <= 0) return Errno("writing a file cache copy");
+          done += w;
+        }
+      }
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("copying into the file cache");
+    if (n == 0) return Status::Corruption("a chunk file ended early");
+    pos += static_cast<uint64_t>(n);
+    at += static_cast<uint64_t>(n);
+    len -= static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status WriteAll(int fd, const char* p, size_t n, uint64_t at) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(at));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return Errno("writing a file cache copy");
+    p += w;
+    n -= static_cast<size_t>(w);
+    at += static_cast<uint64_t>(w);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+uint64_t FileCache::BudgetFor(const std::string& dir) {
+  if (const char* env = std::getenv("SNAPVOL_FILE_CACHE_BYTES"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = std::strtoull(env, &end, 10);
+    if (errno == 0 && end != nullptr && *end == '\0') return v;
+    std::fprintf(stderr, "snapvol mount: ignoring SNAPVOL_FILE_CACHE_BYTES='%s' (not a number)\n",
+                 env);
+  }
+  struct statvfs st;
+  std::string probe = dir;
+  while (::statvfs(probe.c_str(), &st) != 0) {
+    const size_t slash = probe.find_last_of('/');
+    if (slash == std::string::npos || slash == 0) {
+      if (::statvfs("/", &st) != 0) return 0;
+      break;
+    }
+    probe.resize(slash);
+  }
+  return static_cast<uint64_t>(st.f_blocks) * st.f_frsize / 4;
+}
+
+FileCache::FileCache(std::string dir, uint64_t max_bytes, ChunkCache* chunks)
+    : dir_(std::move(dir)), max_bytes_(max_bytes), chunks_(chunks) {
+  if (max_bytes_ == 0) return;
+  if (Status st = core::Env::Default()->CreateDirs(dir_); !st.ok()) {
+    std::fprintf(stderr, "snapvol mount: file cache off: %s\n", st.ToString().c_str());
+    max_bytes_ = 0;
+    return;
+  }
+  RemoveStaleTemporaries();
+  pool_ = std::make_unique<volume::WorkerPool>(1);
+}
+
+FileCache::~FileCache() {
+  Drain();
+  pool_.reset();
+}
+
+std::string FileCache::PathOf(const core::Hash& key) const { return dir_ + "/" + key.Hex(); }
+
+int FileCache::Open(const FileLayout& layout) {
+  if (!enabled() || layout.size() < kMinFileBytes) return -1;
+  const std::string path = PathOf(layout.content_key());
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0) {
+    char memo[128];
+    const ssize_t n = ::fgetxattr(fd, kCopyXattr, memo, sizeof(memo));
+    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != layout.size() || n <= 0 ||
+        std::string_view(memo, static_cast<size_t>(n)) != Identity(st)) {
+      // Changed since it was made, or not what this key names: drop it.
+      ::close(fd);
+      fd = -1;
+      ::unlink(path.c_str());
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (fd < 0) {
+    ++stats_.misses;
+    return -1;
+  }
+  ++stats_.hits;
+  // The access time orders copies for eviction (the mtime is part of the
+  // identity).
+  const struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+  ::futimens(fd, times);
+  return fd;
+}
+
+void FileCache::Fill(std::shared_ptr<const FileLayout> layout) {
+  if (!enabled() || layout == nullptr || layout->size() < kMinFileBytes ||
+      layout->size() > max_bytes_) {
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!filling_.insert(layout->content_key()).second) return;
+  }
+  if (::access(PathOf(layout->content_key()).c_str(), F_OK) == 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    filling_.erase(layout->content_key());
+    idle_.notify_all();
+    return;
+  }
+  pool_->Submit([this, layout] { FillNow(layout); });
+}
+
+void FileCache::FillNow(const std::shared_ptr<const FileLayout>& layout) {
+  const core::Hash key = layout->content_key();
+  Status st = Status::Ok();
+  struct statvfs fs;
+  if (::statvfs(dir_.c_str(), &fs) == 0) {
+    const uint64_t total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+    const uint64_t avail = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (avail < layout->size() + total / kKeepFreeDivisor) {
+      st = Status::FromErrno(ENOSPC, "too little free space for a file cache copy");
+    }
+  }
+  if (st.ok()) {
+    const std::string tmp = dir_ + "/" + kTmpPrefix + std::to_string(::getpid()) + "." +
+                            std::to_string(next_tmp_.fetch_add(1));
+    st = Copy(*layout, tmp);
+    if (st.ok() && ::rename(tmp.c_str(), PathOf(key).c_str()) != 0) {
+      st = Errno("naming a file cache copy");
+    }
+    if (!st.ok()) ::unlink(tmp.c_str());
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (st.ok()) {
+      ++stats_.fills;
+    } else {
+      ++stats_.fill_failures;
+    }
+  }
+  if (!st.ok()) {
+    std::fprintf(stderr, "snapvol mount: no file cache copy of %s: %s\n", key.Hex().c_str(),
+                 st.ToString().c_str());
+  } else {
+    Evict();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  filling_.erase(key);
+  idle_.notify_all();
+}
+
+Status FileCache::Copy(const FileLayout& layout, const std::string& tmp) {
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  if (fd < 0) return Errno("creating a file cache copy");
+  Status st = Status::Ok();
+  std::vector<Segment> segs;
+  for (uint64_t off = 0; st.ok() && off < layout.size();) {
+    segs.clear();
+    st = layout.Read(*chunks_, off, kCopyStep, &segs);
+    if (st.ok() && segs.empty()) st = Status::Corruption("the file's layout ended early");
+    for (const Segment& s : segs) {
+      if (!st.ok()) break;
+      if (s.fd >= 0) {
+        st = CopyRange(s.fd, s.pos, fd, off, s.len);
+      } else if (s.mem != Zeros()) {
+        st = WriteAll(fd, s.mem, s.len, off);
+      }  // else a hole: left unwritten, the copy stays sparse
+      off += s.len;
+    }
+  }
+  if (st.ok() && ::ftruncate(fd, static_cast<off_t>(layout.size())) != 0) {
+    st = Errno("sizing a file cache copy");
+  }
+  // Synced before it is named: after a crash a name holds all its bytes.
+  if (st.ok() && ::fdatasync(fd) != 0) st = Errno("syncing a file cache copy");
+  struct stat done;
+  if (st.ok() && ::fstat(fd, &done) != 0) st = Errno("checking a file cache copy");
+  if (st.ok()) {
+    const std::string id = Identity(done);
+    if (::fsetxattr(fd, kCopyXattr, id.data(), id.size(), 0) != 0) {
+      st = Errno("marking a file cache copy complete");
+    }
+  }
+  if (::close(fd) != 0 && st.ok()) st = Errno("closing a file cache copy");
+  return st;
+}
+
+void FileCache::Evict() {
+  struct Entry {
+    int64_t atime_ns;
+    uint64_t bytes;
+    std::string path;
+  };
+  std::vector<Entry> entries;
+  uint64_t total = 0;
+  DIR* d = ::opendir(dir_.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::string path = dir_ + "/" + e->d_name;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const uint64_t bytes = static_cast<uint64_t>(st.st_blocks) * 512;
+    total += bytes;
+    entries.push_back(
+        {st.st_atim.tv_sec * 1'000'000'000LL + st.st_atim.tv_nsec, bytes, std::move(path)});
+  }
+  ::closedir(d);
+  if (total <= max_bytes_) return;
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.atime_ns < b.atime_ns; });
+  uint64_t evicted = 0;
+  for (const Entry& e : entries) {
+    if (total <= max_bytes_) break;
+    if (::unlink(e.path.c_str()) == 0) {
+      total -= e.bytes;
+      ++evicted;
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.evictions += evicted;
+}
+
+void FileCache::RemoveStaleTemporaries() {
+  DIR* d = ::opendir(dir_.c_str());
+  if (d == nullptr) return;
+  const std::string prefix = kTmpPrefix;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind(prefix, 0) != 0) continue;
+    // .fill.<pid>.<n>: the writer's pid; its copy is abandoned once it is gone.
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;
+    ::unlink((dir_ + "/" + name).c_str());
+  }
+  ::closedir(d);
+}
+
+void FileCache::Drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_.wait(lock, [&] { return filling_.empty(); });
+}
+
+FileCache::Stats FileCache::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+}  // namespace snapvol::fs

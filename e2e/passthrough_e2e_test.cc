@@ -1,0 +1,236 @@
+// Passthrough reads (docs/mount.md): after a first read of a large committed
+// file the host keeps a copy of it, and later opens have the kernel read
+// that copy directly. Whatever mix of handles is open on an inode, opens
+// succeed and each handle sees the content S4 promises it. Real FUSE mounts
+// under /tmp; needs root and a kernel with FUSE passthrough (>= 6.9).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "e2e/mount_fixture.h"
+
+namespace snapvol::e2e {
+namespace {
+
+class PassthroughTest : public MountFixture {
+ protected:
+  void SetUp() override {
+    ::unsetenv("SNAPVOL_PASSTHROUGH");
+    ::unsetenv("SNAPVOL_FILE_CACHE_BYTES");
+    MountFixture::SetUp();
+  }
+  void TearDown() override {
+    MountFixture::TearDown();
+    ::unsetenv("SNAPVOL_PASSTHROUGH");
+  }
+
+  static std::string Data(size_t n, char seed) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(seed + (i * 7) % 61);
+    return s;
+  }
+
+  // Writes `data` at /big through a first mount and commits it.
+  void CommitBig(const std::string& data) {
+    const std::string w = MountAt("writer");
+    ASSERT_TRUE(WriteFile(w + "/big", data));
+    ASSERT_TRUE(fs::Unmount(w).ok());
+  }
+
+  static bool KernelHasPassthrough() {
+    struct utsname u;
+    if (::uname(&u) != 0) return false;
+    int major = 0, minor = 0;
+    std::sscanf(u.release, "%d.%d", &major, &minor);
+    return major > 6 || (major == 6 && minor >= 9);
+  }
+
+  fs::MountStatus Status(const std::string& m) {
+    auto st = fs::StatusOf(m);
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    return st.ok() ? *st : fs::MountStatus{};
+  }
+
+  // Waits until the host has made `n` copies in this mount.
+  bool WaitForFills(const std::string& m, uint64_t n) {
+    for (int i = 0; i < 1000; ++i) {
+      if (Status(m).file_cache_fills >= n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+  static std::string ReadAll(int fd) {
+    std::string out;
+    std::string buf(1 << 20, '\0');
+    for (off_t off = 0;;) {
+      ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
+      if (n <= 0) break;
+      out.append(buf.data(), static_cast<size_t>(n));
+      off += n;
+    }
+    return out;
+  }
+
+  // The first `size` bytes of `path` as an mmap of it shows them.
+  static std::string Mapped(const std::string& path, size_t size) {
+    int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) return "open failed";
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (map == MAP_FAILED) return "mmap failed";
+    std::string out(static_cast<const char*>(map), size);
+    ::munmap(map, size);
+    return out;
+  }
+
+  static int OpenOrFail(const std::string& path, int flags) {
+    int fd = ::open(path.c_str(), flags);
+    EXPECT_GE(fd, 0) << path << ": " << std::strerror(errno);
+    return fd;
+  }
+};
+
+TEST_F(PassthroughTest, ALargeFileReadOncePassesThroughToTheHostsCopyFromThenOn) {
+  const std::string data = Data(8 << 20, 'a');
+  CommitBig(data);
+  const std::string m = MountAt("m");
+  fs::MountStatus st = Status(m);
+  if (!st.passthrough) {
+    ASSERT_FALSE(KernelHasPassthrough()) << "the kernel supports passthrough, the mount has it off";
+    GTEST_SKIP() << "kernel without FUSE passthrough";
+  }
+  // The first read goes through the mount and has the host copy the file.
+  EXPECT_EQ(ReadFile(m + "/big"), data);
+  ASSERT_TRUE(WaitForFills(m, 1));
+  EXPECT_EQ(Status(m).passthrough_opens, 0u);
+  const auto copies = std::filesystem::directory_iterator(state_dir() + "/files");
+  EXPECT_EQ(std::distance(begin(copies), end(copies)), 1);
+  // From now on the kernel reads the copy.
+  EXPECT_EQ(ReadFile(m + "/big"), data);
+  EXPECT_EQ(Status(m).passthrough_opens, 1u);
+  // mmap of a passed-through file maps the copy.
+  EXPECT_EQ(Mapped(m + "/big", data.size()), data);
+  // Another mount of the host uses the same copy at once, even cold.
+  ASSERT_TRUE(fs::Unmount(m).ok());
+  const std::string n = MountAt("n");
+  EXPECT_EQ(ReadFile(n + "/big"), data);
+  EXPECT_EQ(Status(n).passthrough_opens, 1u);
+  EXPECT_EQ(Status(n).file_cache_hits, 1u);
+}
+
+TEST_F(PassthroughTest, WritersAndOtherContentOpenBesideAPassedThroughHandle) {
+  const std::string data = Data(4 << 20, 'k');
+  CommitBig(data);
+  const std::string m = MountAt("m");
+  if (!Status(m).passthrough) GTEST_SKIP() << "kernel without FUSE passthrough";
+  EXPECT_EQ(ReadFile(m + "/big"), data);
+  ASSERT_TRUE(WaitForFills(m, 1));
+
+  const int old_reader = OpenOrFail(m + "/big", O_RDONLY);
+  EXPECT_EQ(Status(m).passthrough_opens, 1u);
+  // A writer opens (the kernel would answer EIO to any open of the inode
+  // that does not name the same backing file) and rewrites the start.
+  const int writer = OpenOrFail(m + "/big", O_RDWR);
+  ASSERT_EQ(::pwrite(writer, "NEW!", 4, 0), 4);
+  const int wronly = OpenOrFail(m + "/big", O_WRONLY | O_APPEND);
+  ASSERT_EQ(::write(wronly, "tail", 4), 4);
+  // A reader opened now sees the new content; the old one keeps its own (S4).
+  const int new_reader = OpenOrFail(m + "/big", O_RDONLY);
+  std::string now = data;
+  now.replace(0, 4, "NEW!");
+  now += "tail";
+  EXPECT_EQ(ReadAll(new_reader), now);
+  EXPECT_EQ(ReadAll(writer), now);
+  EXPECT_EQ(ReadAll(old_reader), data);
+  for (int fd : {old_reader, writer, wronly, new_reader}) ::close(fd);
+  // Once all are closed the file is read through the mount again.
+  EXPECT_EQ(ReadFile(m + "/big"), now);
+  EXPECT_EQ(Status(m).passthrough_opens, 1u);
+  // And the commit carries the new content.
+  ASSERT_TRUE(fs::CommitMount(m).ok());
+  EXPECT_EQ(HeadFile("/big"), now);
+}
+
+TEST_F(PassthroughTest, AHandleUsingThePageCacheKeepsNewOpensOnThePageCache) {
+  const std::string data = Data(4 << 20, 'p');
+  CommitBig(data);
+  const std::string m = MountAt("m");
+  if (!Status(m).passthrough) GTEST_SKIP() << "kernel without FUSE passthrough";
+  // Opened before any copy exists: it uses the page cache.
+  const int early = OpenOrFail(m + "/big", O_RDONLY);
+  EXPECT_EQ(ReadAll(early), data);
+  EXPECT_EQ(ReadFile(m + "/big"), data);  // a second handle, closed: the copy is made
+  ASSERT_TRUE(WaitForFills(m, 1));
+  // While `early` is open a passed-through open would fail in the kernel;
+  // this one must use the page cache too.
+  const int later = OpenOrFail(m + "/big", O_RDONLY);
+  EXPECT_EQ(ReadAll(later), data);
+  EXPECT_EQ(Status(m).passthrough_opens, 0u);
+  ::close(later);
+  ::close(early);
+  EXPECT_EQ(ReadFile(m + "/big"), data);
+  EXPECT_EQ(Status(m).passthrough_opens, 1u);
+}
+
+TEST_F(PassthroughTest, AReloadWhileACopyIsOpenShowsTheNewContentToNewOpens) {
+  const std::string data = Data(4 << 20, 'r');
+  CommitBig(data);
+  const std::string m = MountAt("m");
+  if (!Status(m).passthrough) GTEST_SKIP() << "kernel without FUSE passthrough";
+  EXPECT_EQ(ReadFile(m + "/big"), data);
+  ASSERT_TRUE(WaitForFills(m, 1));
+  const int old_reader = OpenOrFail(m + "/big", O_RDONLY);
+  const std::string other = MountAt("other");
+  const std::string next = Data(3 << 20, 's');
+  ASSERT_TRUE(WriteFile(other + "/big", next));
+  ASSERT_TRUE(fs::CommitMount(other).ok());
+  ASSERT_TRUE(fs::ReloadMount(m).ok());
+  EXPECT_EQ(ReadFile(m + "/big"), next);
+  EXPECT_EQ(Mapped(m + "/big", next.size()), next);
+  EXPECT_EQ(ReadAll(old_reader), data);
+  ::close(old_reader);
+}
+
+TEST_F(PassthroughTest, TurnedOffByTheEnvironmentNothingIsCopied) {
+  const std::string data = Data(4 << 20, 'o');
+  CommitBig(data);
+  ::setenv("SNAPVOL_PASSTHROUGH", "0", 1);
+  const std::string m = MountAt("m");
+  EXPECT_FALSE(Status(m).passthrough);
+  EXPECT_EQ(ReadFile(m + "/big"), data);
+  EXPECT_EQ(ReadFile(m + "/big"), data);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Status(m).file_cache_fills, 0u);
+  EXPECT_EQ(Status(m).passthrough_opens, 0u);
+}
+
+TEST_F(PassthroughTest, ACorruptChunkIsNeverCopiedAndStaysEio) {
+  const std::string data = Data(6 << 20, 'c');
+  CommitBig(data);
+  int corrupted = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(store_dir() + "/objects")) {
+    if (!e.is_regular_file() || e.file_size() < (1 << 20)) continue;
+    int fd = ::open(e.path().c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "#", 1, 100), 1);
+    ::close(fd);
+    ++corrupted;
+  }
+  ASSERT_GT(corrupted, 0);
+  const std::string m = MountAt("m");
+  for (int round = 0; round < 2; ++round) EXPECT_GT(PiecesFailingWithEio(m + "/big", data), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Status(m).file_cache_fills, 0u);
+  EXPECT_EQ(Status(m).passthrough_opens, 0u);
+}
+
+}  // namespace
+}  // namespace snapvol::e2e
