@@ -67,6 +67,17 @@ class PassthroughTest : public MountFixture {
     return false;
   }
 
+  // Commits `data` as /big, mounts it at "m" and reads it once, so the host
+  // copies it. "" if the kernel has no passthrough.
+  std::string MountWithCopy(const std::string& data) {
+    CommitBig(data);
+    const std::string m = MountAt("m");
+    if (!Status(m).passthrough) return "";
+    EXPECT_EQ(ReadFile(m + "/big"), data);
+    EXPECT_TRUE(WaitForFills(m, 1));
+    return m;
+  }
+
   static std::string ReadAll(int fd) {
     std::string out;
     std::string buf(1 << 20, '\0');
@@ -128,11 +139,8 @@ TEST_F(PassthroughTest, ALargeFileReadOncePassesThroughToTheHostsCopyFromThenOn)
 
 TEST_F(PassthroughTest, WritersAndOtherContentOpenBesideAPassedThroughHandle) {
   const std::string data = Data(4 << 20, 'k');
-  CommitBig(data);
-  const std::string m = MountAt("m");
-  if (!Status(m).passthrough) GTEST_SKIP() << "kernel without FUSE passthrough";
-  EXPECT_EQ(ReadFile(m + "/big"), data);
-  ASSERT_TRUE(WaitForFills(m, 1));
+  const std::string m = MountWithCopy(data);
+  if (m.empty()) GTEST_SKIP() << "kernel without FUSE passthrough";
 
   const int old_reader = OpenOrFail(m + "/big", O_RDONLY);
   EXPECT_EQ(Status(m).passthrough_opens, 1u);
@@ -182,11 +190,8 @@ TEST_F(PassthroughTest, AHandleUsingThePageCacheKeepsNewOpensOnThePageCache) {
 
 TEST_F(PassthroughTest, AReloadWhileACopyIsOpenShowsTheNewContentToNewOpens) {
   const std::string data = Data(4 << 20, 'r');
-  CommitBig(data);
-  const std::string m = MountAt("m");
-  if (!Status(m).passthrough) GTEST_SKIP() << "kernel without FUSE passthrough";
-  EXPECT_EQ(ReadFile(m + "/big"), data);
-  ASSERT_TRUE(WaitForFills(m, 1));
+  const std::string m = MountWithCopy(data);
+  if (m.empty()) GTEST_SKIP() << "kernel without FUSE passthrough";
   const int old_reader = OpenOrFail(m + "/big", O_RDONLY);
   const std::string other = MountAt("other");
   const std::string next = Data(3 << 20, 's');
