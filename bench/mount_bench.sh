@@ -9,7 +9,8 @@
 #   fuse-overlayfs  lowerdir = the native directory (a thin FUSE passthrough:
 #                   the floor of FUSE overhead)
 # Rows (medians of --runs): sequential read of one big file cold (caches
-# dropped, mount restarted) and warm; random 4 KiB reads (fio, psync, cold);
+# dropped, mount restarted; also the first run alone, before snapvol has a
+# copy of the file for passthrough reads) and warm; random 4 KiB reads (fio, psync, cold);
 # big write until durable (native/overlay: write + fsync; snapvol: write +
 # `snapvol commit`, the point where snapvol data is durable; rclone: write +
 # fsync + until the backend holds it);
@@ -186,6 +187,10 @@ for s in $SYSTEMS; do
   done
   record seq_cold "$s" "${c[@]}"
   record seq_warm "$s" "${w[@]}"
+  # The first cold read alone: snapvol has no copy of the file yet and
+  # reads it through the mount (later runs pass through to the copy the
+  # first made, docs/mount.md "Passthrough reads").
+  record seq_first "$s" "${c[0]}"
 done
 
 # ---- random 4 KiB reads, cold ----
@@ -300,6 +305,7 @@ fmt() {
     s) printf '%.2fs' "$2" ;;
   esac
 }
+row seq_first "read ${SIZE_MIB} MiB cold, 1st on host" mibs
 row seq_cold "read ${SIZE_MIB} MiB cold" mibs
 row seq_warm "read ${SIZE_MIB} MiB warm" mibs
 row fio_iops "random 4K read IOPS (fio, cold)" iops
