@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "driver/store/local/local_object_store.h"
+#include "driver/store/local/verified_memo.h"
 
 namespace snapvol::fs {
 namespace {
@@ -33,29 +34,11 @@ bool HashesTo(int fd, uint64_t size, const Hash& h) {
   return sha.Finish() == h;
 }
 
-// The host remembers a verification on the object file itself, as an xattr
-// naming the file's identity when it hashed correctly (inode, size, mtime).
-// A later mount on this host trusts the file while that identity holds, so
-// only the first reader of a chunk on a host pays for hashing it ("verified
-// when it enters a node's cache", S10). Anything that rewrites the file in
-// place changes its mtime and sends it back through the hash.
-constexpr char kVerifiedXattr[] = "user.snapvol.verified";
-
-std::string Identity(const struct stat& st) {
-  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
-         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-}
-
-bool VerifiedBefore(int fd, const struct stat& st) {
-  char buf[128];
-  ssize_t n = ::fgetxattr(fd, kVerifiedXattr, buf, sizeof(buf));
-  return n > 0 && std::string_view(buf, static_cast<size_t>(n)) == Identity(st);
-}
-
-void RememberVerified(int fd, const struct stat& st) {
-  const std::string id = Identity(st);
-  (void)::fsetxattr(fd, kVerifiedXattr, id.data(), id.size(), 0);  // best effort
-}
+// The host's verification memo (store/local/verified_memo.h): only the
+// first reader of a chunk on a host, if the store did not write it here,
+// pays for hashing it ("verified when it enters a node's cache", S10).
+using store::RememberVerified;
+using store::VerifiedBefore;
 
 }  // namespace
 

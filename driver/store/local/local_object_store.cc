@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "driver/store/local/verified_memo.h"
+
 namespace snapvol::store {
 namespace {
 
@@ -244,6 +246,9 @@ Status LocalObjectStore::Store(const Hash& id, ObjectKind kind, std::string_view
     (void)env_->RemoveFile(tmp);
     return s.Annotate("put " + Describe(id, kind) + " into " + layout_.root());
   }
+  // These bytes were hashed to name the chunk: the first mount on this host
+  // to read it need not hash it again (verified_memo.h).
+  if (kind == ObjectKind::kChunk) RememberVerified(path);
   MarkPending(id);
   return Status::Ok();
 }

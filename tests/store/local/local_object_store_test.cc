@@ -1,15 +1,20 @@
 #include "driver/store/local/local_object_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "driver/core/fault_env.h"
+#include "driver/store/local/verified_memo.h"
 #include "tests/store/object_store_conformance.h"
 #include "tests/store/temp_dir.h"
 
@@ -113,6 +118,41 @@ TEST_F(LocalObjectStoreTest, OnDiskLayoutMatchesTheDocs) {
         "tmp/<owner>.<tid>.<n>", "quarantine/<64 hex>.<owner>.<n>", "catalog.db"}) {
     EXPECT_NE(text.str().find(name), std::string::npos) << name;
   }
+}
+
+TEST_F(LocalObjectStoreTest, StoredChunksCarryTheHostsVerificationMemo) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  // A chunk: the store hashed these bytes to name it, so the host's memo
+  // (verified_memo.h) says so and the first mount reading it need not hash.
+  const std::string chunk(300000, 'c');
+  auto id = store->PutContent(ObjectKind::kChunk, chunk);
+  ASSERT_TRUE(id.ok());
+  const std::string path = store->layout().ObjectFile(*id);
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  struct stat st;
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  EXPECT_TRUE(VerifiedBefore(fd, st));
+  char memo[128];
+  const ssize_t n = ::fgetxattr(fd, kVerifiedXattr, memo, sizeof(memo));
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(memo, n), VerifiedIdentity(st));
+  ::close(fd);
+  // Rewritten in place later (a later mtime): the memo no longer holds.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, "d", 1, 10), 1);
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  EXPECT_FALSE(VerifiedBefore(fd, st));
+  ::close(fd);
+  // Other kinds are never read by the chunk cache: no memo.
+  const std::string tree = "tree bytes";
+  ASSERT_TRUE(store->Put(Hash::Of(tree), ObjectKind::kTree, tree).ok());
+  EXPECT_LT(::getxattr(store->layout().ObjectFile(Hash::Of(tree)).c_str(), kVerifiedXattr, memo,
+                       sizeof(memo)),
+            0);
 }
 
 TEST_F(LocalObjectStoreTest, CorruptObjectIsReportedQuarantinedAndHealedByPut) {
