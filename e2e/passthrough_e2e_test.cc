@@ -1,7 +1,8 @@
 // Passthrough reads (docs/mount.md): after a first read of a large committed
 // file the host keeps a copy of it, and later opens have the kernel read
-// that copy directly. Whatever mix of handles is open on an inode, opens
-// succeed and each handle sees the content S4 promises it. Real FUSE mounts
+// that copy directly. Whatever mix of handles is open on an inode, reading
+// opens succeed and each handle sees the content S2/S4 promise it; what
+// would change the bytes of a file read that way waits (ETXTBSY). Real FUSE mounts
 // under /tmp; needs root and a kernel with FUSE passthrough (>= 6.9).
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -122,11 +123,22 @@ TEST_F(PassthroughTest, ALargeFileReadOncePassesThroughToTheHostsCopyFromThenOn)
   EXPECT_EQ(ReadFile(m + "/big"), data);
   ASSERT_TRUE(WaitForFills(m, 1));
   EXPECT_EQ(Status(m).passthrough_opens, 0u);
-  const auto copies = std::filesystem::directory_iterator(state_dir() + "/files");
-  EXPECT_EQ(std::distance(begin(copies), end(copies)), 1);
-  // From now on the kernel reads the copy.
+  // One copy, readable only by the server (users read it through the mount,
+  // with its permission checks).
+  int copies = 0;
+  for (const auto& e : std::filesystem::directory_iterator(state_dir() + "/files")) {
+    ++copies;
+    EXPECT_EQ(e.status().permissions(), std::filesystem::perms::owner_read) << e.path();
+  }
+  EXPECT_EQ(copies, 1);
+  EXPECT_EQ(std::filesystem::status(state_dir() + "/files").permissions(),
+            std::filesystem::perms::owner_all);
+  // From now on the kernel reads the copy: no read reaches the server.
+  const uint64_t reads = Status(m).reads;
+  EXPECT_GT(reads, 0u);
   EXPECT_EQ(ReadFile(m + "/big"), data);
   EXPECT_EQ(Status(m).passthrough_opens, 1u);
+  EXPECT_EQ(Status(m).reads, reads);
   // mmap of a passed-through file maps the copy.
   EXPECT_EQ(Mapped(m + "/big", data.size()), data);
   // Another mount of the host uses the same copy at once, even cold.
@@ -137,32 +149,62 @@ TEST_F(PassthroughTest, ALargeFileReadOncePassesThroughToTheHostsCopyFromThenOn)
   EXPECT_EQ(Status(n).file_cache_hits, 1u);
 }
 
-TEST_F(PassthroughTest, WritersAndOtherContentOpenBesideAPassedThroughHandle) {
+TEST_F(PassthroughTest, ChangesWaitUntilNoHandlePassesThroughThenShowAtOnce) {
   const std::string data = Data(4 << 20, 'k');
   const std::string m = MountWithCopy(data);
   if (m.empty()) GTEST_SKIP() << "kernel without FUSE passthrough";
 
-  const int old_reader = OpenOrFail(m + "/big", O_RDONLY);
+  const int reader = OpenOrFail(m + "/big", O_RDONLY);
   EXPECT_EQ(Status(m).passthrough_opens, 1u);
-  // A writer opens (the kernel would answer EIO to any open of the inode
-  // that does not name the same backing file) and rewrites the start.
+  const int second = OpenOrFail(m + "/big", O_RDONLY);  // the same copy
+  EXPECT_EQ(Status(m).passthrough_opens, 2u);
+  // The reads never reach the server: the kernel reads the copy.
+  const uint64_t reads = Status(m).reads;
+  EXPECT_EQ(ReadAll(reader), data);
+  EXPECT_EQ(ReadAll(second), data);
+  EXPECT_EQ(Status(m).reads, reads);
+  // While handles pass through, what would change the bytes is refused
+  // (the readers would not see it, S2; a writer's mmap would reach the
+  // host's copy): ETXTBSY, as for a running program.
+  EXPECT_EQ(::open((m + "/big").c_str(), O_RDWR), -1);
+  EXPECT_EQ(errno, ETXTBSY);
+  EXPECT_EQ(::open((m + "/big").c_str(), O_WRONLY | O_APPEND), -1);
+  EXPECT_EQ(errno, ETXTBSY);
+  EXPECT_EQ(::truncate((m + "/big").c_str(), 10), -1);
+  EXPECT_EQ(errno, ETXTBSY);
+  // Replacing the name is fine: the open handles keep their file.
+  ASSERT_TRUE(WriteFile(m + "/replacement", "short"));
+  ASSERT_EQ(::rename((m + "/replacement").c_str(), (m + "/big").c_str()), 0);
+  EXPECT_EQ(ReadFile(m + "/big"), "short");
+  EXPECT_EQ(ReadAll(reader), data);
+  ::close(second);
+  ::close(reader);
+  ASSERT_TRUE(fs::CommitMount(m).ok());
+  EXPECT_EQ(HeadFile("/big"), "short");
+}
+
+TEST_F(PassthroughTest, AWriterOpenFirstKeepsReadersOnTheMountSeeingItsWrites) {
+  const std::string data = Data(4 << 20, 'w');
+  const std::string m = MountWithCopy(data);
+  if (m.empty()) GTEST_SKIP() << "kernel without FUSE passthrough";
+  // With no handle passing through, a writer opens as usual.
   const int writer = OpenOrFail(m + "/big", O_RDWR);
   ASSERT_EQ(::pwrite(writer, "NEW!", 4, 0), 4);
-  const int wronly = OpenOrFail(m + "/big", O_WRONLY | O_APPEND);
-  ASSERT_EQ(::write(wronly, "tail", 4), 4);
-  // A reader opened now sees the new content; the old one keeps its own (S4).
-  const int new_reader = OpenOrFail(m + "/big", O_RDONLY);
+  // Readers opened now use the mount and see the write at once (S2), and
+  // later writes too.
+  const int reader = OpenOrFail(m + "/big", O_RDONLY);
   std::string now = data;
   now.replace(0, 4, "NEW!");
-  now += "tail";
-  EXPECT_EQ(ReadAll(new_reader), now);
-  EXPECT_EQ(ReadAll(writer), now);
-  EXPECT_EQ(ReadAll(old_reader), data);
-  for (int fd : {old_reader, writer, wronly, new_reader}) ::close(fd);
-  // Once all are closed the file is read through the mount again.
+  EXPECT_EQ(ReadAll(reader), now);
+  ASSERT_EQ(::pwrite(writer, "MORE", 4, 8), 4);
+  now.replace(8, 4, "MORE");
+  EXPECT_EQ(ReadAll(reader), now);
+  EXPECT_EQ(Status(m).passthrough_opens, 0u);
+  ::close(reader);
+  ::close(writer);
+  // The file now has local content: read through the mount, committed.
   EXPECT_EQ(ReadFile(m + "/big"), now);
-  EXPECT_EQ(Status(m).passthrough_opens, 1u);
-  // And the commit carries the new content.
+  EXPECT_EQ(Status(m).passthrough_opens, 0u);
   ASSERT_TRUE(fs::CommitMount(m).ok());
   EXPECT_EQ(HeadFile("/big"), now);
 }

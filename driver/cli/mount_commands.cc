@@ -164,6 +164,12 @@ void PrintStatusText(const fs::MountStatus& st) {
               static_cast<unsigned long long>(st.reloads));
   std::printf("Inodes:       %llu of %llu\n", static_cast<unsigned long long>(st.inodes),
               static_cast<unsigned long long>(st.inode_limit));
+  std::printf("Passthrough:  %s\n",
+              st.passthrough
+                  ? ("on, " + Plural(st.passthrough_opens, "open", "opens") + " of host copies (" +
+                     Plural(st.file_cache_fills, "copy", "copies") + " made here)")
+                        .c_str()
+                  : "off");
   std::printf("Store:        %s\n", st.store.c_str());
   std::printf("Server:       pid %d, mount id %s, state in %s\n", st.pid, st.mount_id.c_str(),
               st.state_dir.c_str());

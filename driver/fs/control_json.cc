@@ -139,6 +139,7 @@ std::string EncodeMountStatus(const MountStatus& s) {
          {"reloads", s.reloads},
          {"passthrough", s.passthrough},
          {"passthrough_opens", s.passthrough_opens},
+         {"reads", s.reads},
          {"file_cache",
           {{"hits", s.file_cache_hits},
            {"fills", s.file_cache_fills},
@@ -175,6 +176,7 @@ Result<MountStatus> DecodeMountStatus(const std::string& text) {
     Get(j, "reloads", &s.reloads);
     Get(j, "passthrough", &s.passthrough);
     Get(j, "passthrough_opens", &s.passthrough_opens);
+    Get(j, "reads", &s.reads);
     if (auto fc = j.find("file_cache"); fc != j.end() && fc->is_object()) {
       Get(*fc, "hits", &s.file_cache_hits);
       Get(*fc, "fills", &s.file_cache_fills);

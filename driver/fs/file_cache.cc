@@ -117,7 +117,23 @@ uint64_t FileCache::BudgetFor(const std::string& dir) {
 FileCache::FileCache(std::string dir, uint64_t max_bytes, ChunkCache* chunks)
     : dir_(std::move(dir)), max_bytes_(max_bytes), chunks_(chunks) {
   if (max_bytes_ == 0) return;
-  if (Status st = core::Env::Default()->CreateDirs(dir_); !st.ok()) {
+  Status st = core::Env::Default()->CreateDirs(dir_);
+  if (st.ok() && ::chmod(dir_.c_str(), 0700) != 0) st = Errno("restricting " + dir_);
+  if (st.ok()) {
+    // Copies are marked with a user xattr: without them no copy is trusted.
+    const std::string probe = dir_ + "/" + kTmpPrefix + std::to_string(::getpid()) + ".probe";
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0400);
+    if (fd < 0) {
+      st = Errno("creating a file in " + dir_);
+    } else {
+      if (::fsetxattr(fd, kCopyXattr, "probe", 5, 0) != 0) {
+        st = Errno("user xattrs in " + dir_);
+      }
+      ::close(fd);
+      ::unlink(probe.c_str());
+    }
+  }
+  if (!st.ok()) {
     std::fprintf(stderr, "snapvol mount: file cache off: %s\n", st.ToString().c_str());
     max_bytes_ = 0;
     return;
@@ -127,8 +143,8 @@ FileCache::FileCache(std::string dir, uint64_t max_bytes, ChunkCache* chunks)
 }
 
 FileCache::~FileCache() {
-  Drain();
-  pool_.reset();
+  stopping_.store(true);
+  pool_.reset();  // runs what is queued: each returns at once
 }
 
 std::string FileCache::PathOf(const core::Hash& key) const { return dir_ + "/" + key.Hex(); }
@@ -170,6 +186,7 @@ void FileCache::Fill(std::shared_ptr<const FileLayout> layout) {
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (failed_.count(layout->content_key()) != 0) return;
     if (!filling_.insert(layout->content_key()).second) return;
   }
   if (::access(PathOf(layout->content_key()).c_str(), F_OK) == 0) {
@@ -184,6 +201,7 @@ void FileCache::Fill(std::shared_ptr<const FileLayout> layout) {
 void FileCache::FillNow(const std::shared_ptr<const FileLayout>& layout) {
   const core::Hash key = layout->content_key();
   Status st = Status::Ok();
+  if (stopping_.load()) st = Status::Aborted("the mount is stopping");
   struct statvfs fs;
   if (::statvfs(dir_.c_str(), &fs) == 0) {
     const uint64_t total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
@@ -192,7 +210,7 @@ void FileCache::FillNow(const std::shared_ptr<const FileLayout>& layout) {
       st = Status::FromErrno(ENOSPC, "too little free space for a file cache copy");
     }
   }
-  if (st.ok()) {
+  if (st.ok() && !stopping_.load()) {
     const std::string tmp = dir_ + "/" + kTmpPrefix + std::to_string(::getpid()) + "." +
                             std::to_string(next_tmp_.fetch_add(1));
     st = Copy(*layout, tmp);
@@ -205,14 +223,17 @@ void FileCache::FillNow(const std::shared_ptr<const FileLayout>& layout) {
     std::lock_guard<std::mutex> lock(mu_);
     if (st.ok()) {
       ++stats_.fills;
-    } else {
+    } else if (!st.Is(core::Code::kAborted)) {
       ++stats_.fill_failures;
+      // Short of space may pass; anything else (a corrupt or missing chunk,
+      // an I/O error) would fail again.
+      if (st.sys_errno() != ENOSPC) failed_.insert(key);
     }
   }
-  if (!st.ok()) {
+  if (!st.ok() && !st.Is(core::Code::kAborted)) {
     std::fprintf(stderr, "snapvol mount: no file cache copy of %s: %s\n", key.Hex().c_str(),
                  st.ToString().c_str());
-  } else {
+  } else if (st.ok()) {
     Evict();
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -221,11 +242,15 @@ void FileCache::FillNow(const std::shared_ptr<const FileLayout>& layout) {
 }
 
 Status FileCache::Copy(const FileLayout& layout, const std::string& tmp) {
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
   if (fd < 0) return Errno("creating a file cache copy");
   Status st = Status::Ok();
   std::vector<Segment> segs;
   for (uint64_t off = 0; st.ok() && off < layout.size();) {
+    if (stopping_.load()) {
+      st = Status::Aborted("the mount is stopping");
+      break;
+    }
     segs.clear();
     st = layout.Read(*chunks_, off, kCopyStep, &segs);
     if (st.ok() && segs.empty()) st = Status::Corruption("the file's layout ended early");

@@ -7,12 +7,14 @@
 //   <state>/files/.fill.<pid>.<n>        a copy being written
 //
 // A copy is made only from bytes the ChunkCache verified (S10), written to a
-// temporary name, synced, then renamed into place, so a crash never leaves a
-// partial copy under a key. It is shared by every mount server of the host
-// that uses the same state directory. The cache is bounded in bytes; the
-// least recently opened copies go first (an open copy stays readable until
-// closed). Copies are made in the background, never before a read is
-// answered: the first reads of a file go through the mount as before.
+// temporary name, synced, marked complete with an xattr naming its identity
+// (inode, size, mtime), then renamed into place, so a crash never leaves a
+// partial copy under a key, and a copy changed in place later is dropped,
+// never served. The directory is 0700 and copies 0400: they are readable
+// only through the mount, with its permission checks. It is shared by every mount server of the
+// host that uses the same state directory. The cache is bounded in bytes; the least recently opened
+// copies go first (an open copy stays readable until closed). Copies are made in the background,
+// never before a read is answered: the first reads of a file go through the mount as before.
 //
 // Thread-safe.
 #pragma once
@@ -62,10 +64,11 @@ class FileCache {
   // Copies `layout`'s bytes into the cache in the background, unless the
   // cache is off, the file is small, a copy exists or is being made, or the
   // file system is short of space. A copy that fails (a chunk missing or
-  // corrupt) leaves nothing behind.
+  // corrupt) leaves nothing behind and is not tried again by this process.
   void Fill(std::shared_ptr<const FileLayout> layout);
 
-  // Waits until no copy is queued or running (tests, benchmarks).
+  // Waits until no copy is queued or running (tests, benchmarks). The
+  // destructor instead abandons queued copies and stops a running one.
   void Drain();
 
   struct Stats {
@@ -83,10 +86,12 @@ class FileCache {
   uint64_t max_bytes_;  // 0: off
   ChunkCache* const chunks_;
   std::atomic<uint64_t> next_tmp_{0};
+  std::atomic<bool> stopping_{false};
 
   mutable std::mutex mu_;  // guards the members below
   std::condition_variable idle_;
   std::set<core::Hash> filling_;  // queued or running
+  std::set<core::Hash> failed_;   // not tried again
   Stats stats_;
 
   // Last: destroyed first, finishing the copy that uses the members above.

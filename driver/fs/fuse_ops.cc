@@ -308,6 +308,7 @@ static_assert(sizeof(OpenOut740) == sizeof(fuse_open_out));
 struct InodeIo {
   uint32_t cached = 0;
   uint32_t passthrough = 0;
+  uint32_t changing = 0;  // writable handles and truncates (BeginChange)
   int32_t backing_id = 0;
   core::Hash key;  // FileLayout::content_key() of the backing file
 };
@@ -329,6 +330,9 @@ struct Session {
 
 // The backing id OpOpen is replying with on this thread (0: none).
 thread_local int32_t tl_open_backing = 0;
+
+bool BeginChange(Session* s, Ino ino);
+void EndChange(Session* s, Ino ino);
 
 Session* S(fuse_req_t req) { return static_cast<Session*>(fuse_req_userdata(req)); }
 View& V(fuse_req_t req) { return S(req)->server->view(); }
@@ -513,7 +517,14 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
   in.mtime_now = (to_set & FUSE_SET_ATTR_MTIME_NOW) != 0;
   in.via_handle = fi != nullptr;
   Session* s = S(req);
+  // A truncate changes the bytes: not while handles pass through (BeginChange).
+  const bool change = in.size.has_value();
+  if (change && !BeginChange(s, ino)) {
+    fuse_reply_err(req, ETXTBSY);
+    return;
+  }
   Result<EntryOut> r = s->server->view().SetAttr(ino, in, CredOf(req));
+  if (change) EndChange(s, ino);
   ReplyAttr(req, r);
   if (r.ok() && r->type == NodeType::kDir && (in.mode || in.uid || in.gid)) {
     // Names cached under a directory that some users may not search any
@@ -617,27 +628,55 @@ int32_t OpenBacking(Session* s, int fd) {
   return 0;
 }
 
+// A change of a file's bytes (a writable open, a truncate) while handles
+// of it pass through to a host copy: the kernel would go on serving them
+// the copy (S2 wants this mount's writes visible at once inside it), and
+// any mmap of the writer's handle would map the copy itself, shared by the
+// host. So it is refused with ETXTBSY, as Linux refuses to write a program
+// that is running (false). Otherwise the inode is held for the change until
+// EndChange, and no passthrough starts on it meanwhile.
+bool BeginChange(Session* s, Ino ino) {
+  if (!s->tracking.load(std::memory_order_relaxed)) return true;
+  std::lock_guard<std::mutex> lock(s->io_mu);
+  InodeIo& io = s->io[ino];
+  if (io.passthrough > 0) return false;
+  ++io.changing;
+  return true;
+}
+
+void EndChange(Session* s, Ino ino) {
+  if (!s->tracking.load(std::memory_order_relaxed)) return;
+  std::lock_guard<std::mutex> lock(s->io_mu);
+  auto it = s->io.find(ino);
+  if (it == s->io.end()) return;
+  InodeIo& io = it->second;
+  if (io.changing > 0) --io.changing;
+  if (io.cached == 0 && io.passthrough == 0 && io.changing == 0) s->io.erase(it);
+}
+
 // Decides how the kernel does the I/O of a handle being opened on `ino` and
 // records it: cached (the default), passed through to the host's copy of
 // the file (FileCache), or direct. Returns the backing id to put in the
-// reply, or 0. Once the kernel accepted passthrough, every open is counted,
-// even after passthrough was turned off, so the inodes still passed through
+// reply, 0, or -ETXTBSY for a writer that must not open. Once the kernel accepted passthrough,
+// every open is counted, even after passthrough was turned off, so the inodes still passed through
 // keep getting what the kernel requires.
 int32_t ChooseIo(Session* s, Ino ino, fuse_file_info* fi, Handle* h) {
   if (!s->tracking.load(std::memory_order_relaxed)) return 0;
   const FileLayout* layout = h->layout.get();
   std::lock_guard<std::mutex> lock(s->io_mu);
   if (auto it = s->io.find(ino); it != s->io.end() && it->second.passthrough > 0) {
-    // Every open of an inode that passes through must name the same
-    // backing file, even a writer's (with any other mode the open fails).
     InodeIo& io = it->second;
+    // Writers were refused (BeginChange); one that got here created the
+    // file while it was found open (a race of CREATE with a lookup).
+    if (h->writable) return -ETXTBSY;
+    // Every open of an inode that passes through must name the same
+    // backing file (with any other mode the kernel fails the open).
     ++io.passthrough;
     h->kernel_io = Handle::KernelIo::kPassthrough;
     fi->keep_cache = 0;
-    if (fi->direct_io || layout == nullptr || layout->content_key() != io.key) {
-      // A writer, or other content (written, reloaded) while the copy is
-      // open: reads and writes go through the mount (FOPEN_DIRECT_IO
-      // overrides passthrough); only an mmap of it maps the copy.
+    if (layout == nullptr || layout->content_key() != io.key) {
+      // Other content than the copy's: its reads go through the mount
+      // (FOPEN_DIRECT_IO overrides passthrough; the handle is read-only).
       fi->direct_io = 1;
       h->direct = true;
     } else {
@@ -648,7 +687,8 @@ int32_t ChooseIo(Session* s, Ino ino, fuse_file_info* fi, Handle* h) {
   // A direct handle with no backing file on the inode takes no part.
   if (fi->direct_io) return 0;
   InodeIo& io = s->io[ino];
-  if (io.cached == 0 && layout != nullptr && s->passthrough.load(std::memory_order_relaxed)) {
+  if (io.cached == 0 && io.changing == 0 && layout != nullptr &&
+      s->passthrough.load(std::memory_order_relaxed)) {
     const int fd = s->server->files().Open(*layout);
     if (fd >= 0) {
       const int32_t id = OpenBacking(s, fd);
@@ -685,7 +725,7 @@ void EndIo(Session* s, Ino ino, Handle* h) {
         uint32_t id = static_cast<uint32_t>(io.backing_id);
         ::ioctl(fuse_session_fd(s->se), kBackingCloseIoctl, &id);
       }
-      if (io.cached == 0 && io.passthrough == 0) s->io.erase(it);
+      if (io.cached == 0 && io.passthrough == 0 && io.changing == 0) s->io.erase(it);
     }
   }
   if (h->kernel_io == Handle::KernelIo::kCached && h->layout != nullptr &&
@@ -698,7 +738,12 @@ void EndIo(Session* s, Ino ino, Handle* h) {
 
 // Replies to an open with the I/O mode ChooseIo picked.
 int ReplyOpen(Session* s, fuse_req_t req, Ino ino, fuse_file_info* fi, Handle* h) {
-  tl_open_backing = ChooseIo(s, ino, fi, h);
+  const int32_t backing = ChooseIo(s, ino, fi, h);
+  if (backing < 0) {
+    fuse_reply_err(req, -backing);
+    return -1;
+  }
+  tl_open_backing = backing;
   const int rc = fuse_reply_open(req, fi);
   tl_open_backing = 0;
   if (rc != 0) EndIo(s, ino, h);
@@ -706,7 +751,15 @@ int ReplyOpen(Session* s, fuse_req_t req, Ino ino, fuse_file_info* fi, Handle* h
 }
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Session* s = S(req);
+  const bool change = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC) != 0;
+  if (change && !BeginChange(s, ino)) {
+    fuse_reply_err(req, ETXTBSY);
+    return;
+  }
   Result<OpenOut> r = V(req).Open(ino, fi->flags, CredOf(req));
+  // A writable handle holds the inode until released; a truncate only now.
+  if (change && (!r.ok() || !r->handle->writable)) EndChange(s, ino);
   if (!r.ok()) {
     fuse_reply_err(req, ErrnoOf(r.status()));
     return;
@@ -717,7 +770,10 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // write/fsync/commit): spare close() the round trip.
   fi->noflush = 1;
   UseDirectIo(fi, r->handle);
-  if (ReplyOpen(S(req), req, ino, fi, r->handle) != 0) V(req).Release(r->handle);
+  if (ReplyOpen(s, req, ino, fi, r->handle) != 0) {
+    if (r->handle->writable) EndChange(s, ino);
+    V(req).Release(r->handle);
+  }
 }
 
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
@@ -732,13 +788,24 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   fi->noflush = 1;
   UseDirectIo(fi, r->second.handle);
   Session* s = S(req);
-  // A created handle writes: it passes through only when it opened an
-  // existing file that does (ChooseIo), and then with direct I/O.
-  tl_open_backing = ChooseIo(s, r->first.ino, fi, r->second.handle);
+  Handle* h = r->second.handle;
+  // Counted like any open; a writer of an existing file that passes
+  // through is refused (ChooseIo), though CREATE already opened it.
+  const int32_t backing = ChooseIo(s, r->first.ino, fi, h);
+  if (backing < 0) {
+    fuse_reply_err(req, -backing);
+    V(req).Release(h);
+    V(req).Forget(r->first.ino, 1);
+    return;
+  }
+  // Cannot fail: ChooseIo refused writers of an inode that passes through.
+  if (h->writable) (void)BeginChange(s, r->first.ino);
   fuse_entry_param e = EntryParam(r->first);
+  tl_open_backing = backing;
   const int rc = fuse_reply_create(req, &e, fi);
   tl_open_backing = 0;
   if (rc != 0) {
+    if (h->writable) EndChange(s, r->first.ino);
     EndIo(s, r->first.ino, r->second.handle);
     V(req).Release(r->second.handle);
     V(req).Forget(r->first.ino, 1);
@@ -747,6 +814,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
   if (const FileLayout* layout = H(fi)->layout.get()) layout->NoteRead(size);
+  S(req)->server->NoteRead();
   std::vector<Segment> segs;
   core::Status s = V(req).Read(H(fi), static_cast<uint64_t>(off), size, &segs);
   if (!s.ok()) {
@@ -830,6 +898,7 @@ void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 
 
 void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   EndIo(S(req), ino, H(fi));
+  if (H(fi)->writable) EndChange(S(req), ino);
   V(req).Release(H(fi));
   fuse_reply_err(req, 0);
 }

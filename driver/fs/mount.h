@@ -77,6 +77,7 @@ struct MountStatus {
   bool passthrough = false;
   uint64_t passthrough_opens = 0;
   uint64_t file_cache_hits = 0, file_cache_fills = 0, file_cache_fill_failures = 0;
+  uint64_t reads = 0;  // READ requests the server answered
   // The last commit attempt, if any.
   bool has_last_commit = false;
   bool last_commit_ok = false;

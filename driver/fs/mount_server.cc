@@ -293,6 +293,7 @@ MountStatus MountServer::CurrentStatus() {
   s.reloads = reloads_.load();
   s.passthrough = passthrough_.load();
   s.passthrough_opens = passthrough_opens_.load();
+  s.reads = reads_.load();
   const FileCache::Stats fc = files_->stats();
   s.file_cache_hits = fc.hits;
   s.file_cache_fills = fc.fills;

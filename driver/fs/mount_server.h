@@ -55,6 +55,8 @@ class MountServer {
   // was passed through.
   void NotePassthrough(bool on) { passthrough_.store(on); }
   void NotePassthroughOpen() { passthrough_opens_.fetch_add(1, std::memory_order_relaxed); }
+  // One more READ request served (passed-through reads never arrive).
+  void NoteRead() { reads_.fetch_add(1, std::memory_order_relaxed); }
   const MountOptions& options() const { return options_; }
   std::string fsname() const;
   // This mount's state directory ("" for read-only mounts).
@@ -96,6 +98,7 @@ class MountServer {
   std::atomic<uint64_t> commits_{0}, reloads_{0};
   std::atomic<bool> passthrough_{false};
   std::atomic<uint64_t> passthrough_opens_{0};
+  std::atomic<uint64_t> reads_{0};
 
   std::mutex status_mu_;  // guards last_*
   bool has_last_ = false;

@@ -194,6 +194,10 @@ TEST_F(FileCacheTest, ACorruptChunkLeavesNoCopy) {
   EXPECT_EQ(cache.Open(*layout), -1);
   // Nothing left behind, not even the half-written copy.
   EXPECT_TRUE(std::filesystem::is_empty(files_dir()));
+  // Not tried again: it would read the whole file to fail again.
+  cache.Fill(layout);
+  cache.Drain();
+  EXPECT_EQ(cache.stats().fill_failures, 1u);
 }
 
 TEST_F(FileCacheTest, EvictionKeepsTheBudgetAndDropsTheLeastRecentlyOpened) {

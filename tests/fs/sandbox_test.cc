@@ -71,6 +71,8 @@ std::string SandboxedReport(const std::string& dir) {
         uint64_t padding;
       } map = {f, 0, 0};
       r += "ioctl_backing_open=" + Outcome(::ioctl(f, kFuseBackingOpen, &map)) + ";";
+      uint32_t backing_id = 1;
+      r += "ioctl_backing_close=" + Outcome(::ioctl(f, kFuseBackingClose, &backing_id)) + ";";
       ::close(f);
       ::unlink((dir + "/io").c_str());
     }
@@ -86,7 +88,7 @@ TEST(SandboxTest, MountServerAllowlistKeepsFileServingAndRefusesTheRest) {
   EXPECT_EQ(report,
             "files=ok;thread=ok;execve=EPERM;mount=EPERM;ptrace=EPERM;unshare=EPERM;"
             "open_by_handle_at=EPERM;chroot=EPERM;setuid=EPERM;ioctl_fionread=EPERM;"
-            "ioctl_backing_open=errno 25;");
+            "ioctl_backing_open=errno 25;ioctl_backing_close=errno 25;");
   ::rmdir((dir + "/d").c_str());
   ::rmdir(dir.c_str());
 }

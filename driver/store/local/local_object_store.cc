@@ -246,9 +246,13 @@ Status LocalObjectStore::Store(const Hash& id, ObjectKind kind, std::string_view
     (void)env_->RemoveFile(tmp);
     return s.Annotate("put " + Describe(id, kind) + " into " + layout_.root());
   }
-  // These bytes were hashed to name the chunk: the first mount on this host
-  // to read it need not hash it again (verified_memo.h).
-  if (kind == ObjectKind::kChunk) RememberVerified(path);
+  if (kind == ObjectKind::kChunk) {
+    // These bytes were hashed to name the chunk: once they are durable
+    // (Flush), the first mount on this host to read it need not hash it
+    // again (verified_memo.h).
+    std::lock_guard<std::mutex> l(mu_);
+    written_chunks_.insert(id);
+  }
   MarkPending(id);
   return Status::Ok();
 }
@@ -349,6 +353,16 @@ Status LocalObjectStore::Flush() {
     if (s.ok()) s = env_->SyncDir(layout_.ObjectsDir());
   }
   for (const Hash& id : vanished) batch.erase(id);
+  if (s.ok()) {
+    std::vector<Hash> remember;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (const Hash& id : batch) {
+        if (written_chunks_.erase(id) != 0) remember.push_back(id);
+      }
+    }
+    for (const Hash& id : remember) RememberVerified(layout_.ObjectFile(id));
+  }
   if (!s.ok()) {
     // Keep everything pending so a retried Flush() syncs it again.
     std::lock_guard<std::mutex> l(mu_);
@@ -378,6 +392,7 @@ Status LocalObjectStore::Delete(const Hash& id, ObjectKind kind) {
   if (!s.ok()) return s.Annotate("delete " + Describe(id, kind));
   std::lock_guard<std::mutex> l(mu_);
   pending_.erase(id);
+  written_chunks_.erase(id);
   return Status::Ok();
 }
 

@@ -131,6 +131,8 @@ class LocalObjectStore : public ObjectStore {
   std::mutex mu_;                                       // guards the pending set below
   std::unordered_set<Hash, core::HashHasher> pending_;  // Put, not yet durable
   std::bitset<256> pending_dirs_;                       // objects/<xx> to fsync
+  // Chunks this instance wrote: they get the verification memo once durable.
+  std::unordered_set<Hash, core::HashHasher> written_chunks_;
 };
 
 }  // namespace snapvol::store

@@ -133,6 +133,9 @@ TEST_F(LocalObjectStoreTest, StoredChunksCarryTheHostsVerificationMemo) {
   ASSERT_GE(fd, 0);
   struct stat st;
   ASSERT_EQ(::fstat(fd, &st), 0);
+  // Only once the bytes are durable: a crash before Flush may lose them.
+  EXPECT_FALSE(VerifiedBefore(fd, st));
+  ASSERT_TRUE(store->Flush().ok());
   EXPECT_TRUE(VerifiedBefore(fd, st));
   char memo[128];
   const ssize_t n = ::fgetxattr(fd, kVerifiedXattr, memo, sizeof(memo));
