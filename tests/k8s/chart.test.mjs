@@ -44,6 +44,8 @@ test("default values render the objects of manifests/", async () => {
   // with fsGroupPolicy None kubelet never walks the volume.
   const drv = rendered.map((r) => r.doc).find((o) => o.kind === "DaemonSet").spec.template.spec.containers[0];
   assert.ok(!drv.args.some((a) => a.includes("fs-group-delegation")), drv.args.join(" "));
+  // Passthrough on, the file cache's default budget: no extra environment.
+  assert.deepEqual(drv.env.map((e) => e.name), ["NODE_ID"]);
 });
 
 test("store.node pins controller and node plugin to the store's node", () => {
@@ -68,7 +70,7 @@ test("values change what they should", async () => {
         fsGroupDelegation: false,
         volumeSnapshotClass: { create: false },
         storageClass: { create: false },
-        node: { resources: { limits: { memory: "1Gi" } } },
+        node: { resources: { limits: { memory: "1Gi" } }, passthrough: false, fileCacheBytes: "10737418240" },
       },
     }),
   ).map((r) => r.doc);
@@ -83,6 +85,9 @@ test("values change what they should", async () => {
   assert.ok(drv.args.includes("--commit-interval=30s"));
   assert.ok(drv.args.includes("--no-fs-group-delegation"));
   assert.deepEqual(drv.resources, { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "1Gi" } });
+  // The mount servers the node plugin starts inherit its environment.
+  const env = Object.fromEntries(drv.env.filter((e) => "value" in e).map((e) => [e.name, e.value]));
+  assert.deepEqual(env, { SNAPVOL_FILE_CACHE_BYTES: "10737418240", SNAPVOL_PASSTHROUGH: "0" });
   const ctrl = objs.find((o) => o.kind === "Deployment");
   assert.ok(!ctrl.spec.template.spec.containers.some((c) => c.name === "csi-snapshotter"));
 });
