@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +30,12 @@ constexpr uint64_t kKeepFreeDivisor = 10;
 constexpr size_t kCopyStep = 8 << 20;
 
 Status Errno(const std::string& what) { return Status::FromErrno(errno, what); }
+
+int64_t MonotonicNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
 
 // A copy names the identity of its file (inode, size, mtime) in an xattr
 // once it is complete, like the ChunkCache's verification memo: a copy
@@ -143,6 +150,7 @@ FileCache::FileCache(std::string dir, uint64_t max_bytes, ChunkCache* chunks)
 }
 
 FileCache::~FileCache() {
+  stop_at_ns_.store(MonotonicNs() + kFinishNs);
   stopping_.store(true);
   pool_.reset();  // runs what is queued: each returns at once
 }
@@ -247,7 +255,7 @@ Status FileCache::Copy(const FileLayout& layout, const std::string& tmp) {
   Status st = Status::Ok();
   std::vector<Segment> segs;
   for (uint64_t off = 0; st.ok() && off < layout.size();) {
-    if (stopping_.load()) {
+    if (stopping_.load() && MonotonicNs() >= stop_at_ns_.load()) {
       st = Status::Aborted("the mount is stopping");
       break;
     }

@@ -40,6 +40,9 @@ class FileCache {
   // Files smaller than this are served by the mount: a copy would cost more
   // than it saves.
   static constexpr uint64_t kMinFileBytes = 1 << 20;
+  // How long the destructor lets a running copy finish (a job that read a
+  // file and ended at once still leaves its copy); queued ones are dropped.
+  static constexpr int64_t kFinishNs = 10'000'000'000;
 
   // The default budget: a quarter of the file system holding `dir`.
   // SNAPVOL_FILE_CACHE_BYTES in the environment overrides it; 0 turns the
@@ -68,7 +71,8 @@ class FileCache {
   void Fill(std::shared_ptr<const FileLayout> layout);
 
   // Waits until no copy is queued or running (tests, benchmarks). The
-  // destructor instead abandons queued copies and stops a running one.
+  // destructor instead drops queued copies and gives a running one
+  // kFinishNs to finish.
   void Drain();
 
   struct Stats {
@@ -87,6 +91,7 @@ class FileCache {
   ChunkCache* const chunks_;
   std::atomic<uint64_t> next_tmp_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> stop_at_ns_{0};  // a running copy gives up then
 
   mutable std::mutex mu_;  // guards the members below
   std::condition_variable idle_;

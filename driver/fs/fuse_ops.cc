@@ -1272,7 +1272,10 @@ bool EnvOff(const char* name) {
 // cache budget of 0 keeps every read in the mount).
 core::Status UseCustomIo(fuse_session* se, Session* session) {
   if (!EnvOff("SNAPVOL_FUSE_PRIMARY")) session->receiver = std::make_unique<RequestReceiver>();
-  session->want_passthrough = !EnvOff("SNAPVOL_PASSTHROUGH") && session->server->files().enabled();
+  // Registering backing files needs CAP_SYS_ADMIN: a non-root server would
+  // only make copies it cannot use.
+  session->want_passthrough =
+      !EnvOff("SNAPVOL_PASSTHROUGH") && session->server->files().enabled() && ::geteuid() == 0;
   fuse_custom_io io;
   std::memset(&io, 0, sizeof(io));
   io.read = ReceiveRead;
