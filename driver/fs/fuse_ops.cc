@@ -657,9 +657,10 @@ void EndChange(Session* s, Ino ino) {
 // Decides how the kernel does the I/O of a handle being opened on `ino` and
 // records it: cached (the default), passed through to the host's copy of
 // the file (FileCache), or direct. Returns the backing id to put in the
-// reply, 0, or -ETXTBSY for a writer that must not open. Once the kernel accepted passthrough,
-// every open is counted, even after passthrough was turned off, so the inodes still passed through
-// keep getting what the kernel requires.
+// reply, 0, or -ETXTBSY for a writer that must not open. Once the kernel
+// accepted passthrough every open is counted, even after passthrough was
+// turned off, so inodes still passed through keep getting what the kernel
+// requires.
 int32_t ChooseIo(Session* s, Ino ino, fuse_file_info* fi, Handle* h) {
   if (!s->tracking.load(std::memory_order_relaxed)) return 0;
   const FileLayout* layout = h->layout.get();
