@@ -49,7 +49,8 @@ snapvol_install_bench_deps >&2
 SNAPVOL=$(realpath "$BUILD/driver/cmd/snapvol")
 FS_OPS=$(realpath "$BUILD/bench/fs_ops")
 MAKE_VOLUME=$(realpath "$BUILD/bench/make_volume")
-for b in "$SNAPVOL" "$FS_OPS" "$MAKE_VOLUME"; do
+FUSE_FLOOR=$(realpath "$BUILD/bench/fuse_floor")
+for b in "$SNAPVOL" "$FS_OPS" "$MAKE_VOLUME" "$FUSE_FLOOR"; do
   [ -x "$b" ] || { echo "mount_bench: $b is missing; build it first" >&2; exit 2; }
 done
 WORK=$(mktemp -d /var/tmp/snapvol-mountbench.XXXXXX)
@@ -229,6 +230,17 @@ for s in $SYSTEMS; do
   record create_4k "$s" "${v[@]}"
   if [ "$s" = snapvol ]; then log "commit of ${RUNS}×${SMALL} new files: $(secs "$SNAPVOL" commit "${MNT[snapvol]}") s"; fi
 done
+# The floor: the same creates on a FUSE server that stores nothing
+# (bench/fuse_floor.cc). No FUSE file system can beat it on this machine.
+mkdir -p "$WORK/mnt-floor"
+"$FUSE_FLOOR" "$WORK/mnt-floor"
+v=()
+for r in $(seq "$RUNS"); do
+  mkdir "$WORK/mnt-floor/small$r"
+  v+=("$("$FS_OPS" create "$WORK/mnt-floor/small$r" "$SMALL" 4096 | first)")
+done
+umount "$WORK/mnt-floor"
+record create_4k floor "${v[@]}"
 
 # ---- metadata: cold and warm lstat walk, cold find, deep first byte ----
 for s in $SYSTEMS; do
@@ -320,6 +332,8 @@ for a in "${attach_rows[@]}"; do
   read -r n t <<<"$a"
   printf '  %9s files: %8.1f ms\n' "$n" "$(echo "$t * 1000" | bc -l)"
 done
+printf '%s creates on a FUSE server that stores nothing (the floor here): %.2fs, %.2fx native\n' \
+  "$SMALL" "${R[create_4k,floor]}" "$(ratio "${R[create_4k,native]}" "${R[create_4k,floor]}")"
 if [ -n "$rss_kib" ]; then
   printf 'snapvol mount server peak RSS after find over %s files: %s MiB\n' "$last" "$((rss_kib / 1024))"
 fi
