@@ -471,21 +471,7 @@ TEST_F(MountTest, CorruptChunkIsEio) {
   ASSERT_TRUE(fs::Unmount(a).ok());
   // Flip a byte in every chunk object of the store (chunks are raw bytes:
   // the files that hold only 'z').
-  int corrupted = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(store_dir() + "/objects")) {
-    if (!e.is_regular_file() || e.file_size() < (1 << 20)) continue;
-    int fd = ::open(e.path().c_str(), O_RDWR);
-    ASSERT_GE(fd, 0);
-    char c;
-    ASSERT_EQ(::pread(fd, &c, 1, 1000), 1);
-    if (c == 'z') {
-      c = 'y';
-      ASSERT_EQ(::pwrite(fd, &c, 1, 1000), 1);
-      ++corrupted;
-    }
-    ::close(fd);
-  }
-  ASSERT_GT(corrupted, 0);
+  ASSERT_GT(DamageChunkObjects(store_dir(), 1000, 'y', [](char c) { return c == 'z'; }), 0);
   const std::string b = MountAt("b");
   EXPECT_GT(PiecesFailingWithEio(b + "/data", std::string(6 << 20, 'z')), 0);
 }
@@ -509,12 +495,7 @@ TEST_F(MountTest, ChunkCorruptedAfterThisHostVerifiedItIsStillEio) {
       << "no verification memo on " << chunks[0];
   // Then the chunks are damaged in place (after the memo: a later mtime).
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  for (const std::string& path : chunks) {
-    int fd = ::open(path.c_str(), O_RDWR);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::pwrite(fd, "y", 1, 1000), 1);
-    ::close(fd);
-  }
+  ASSERT_EQ(DamageChunkObjects(store_dir(), 1000, 'y'), static_cast<int>(chunks.size()));
   // The host's whole-file copy (passthrough reads) was made from verified
   // bytes and would serve them; this test is about the chunks' memo.
   std::filesystem::remove_all(state_dir() + "/files");

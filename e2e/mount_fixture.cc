@@ -119,6 +119,21 @@ int PiecesFailingWithEio(const std::string& path, const std::string& expected) {
   return eio;
 }
 
+int DamageChunkObjects(const std::string& store_dir, off_t at, char to,
+                       const std::function<bool(char)>& pick) {
+  int damaged = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(store_dir + "/objects")) {
+    if (!e.is_regular_file() || e.file_size() < (1 << 20)) continue;
+    int fd = ::open(e.path().c_str(), O_RDWR | O_CLOEXEC);
+    EXPECT_GE(fd, 0) << e.path();
+    if (fd < 0) continue;
+    char c;
+    if (::pread(fd, &c, 1, at) == 1 && pick(c) && ::pwrite(fd, &to, 1, at) == 1) ++damaged;
+    ::close(fd);
+  }
+  return damaged;
+}
+
 bool IsMounted(const std::string& mountpoint) {
   std::ifstream f("/proc/self/mountinfo");
   std::string line;

@@ -63,6 +63,13 @@ int ErrnoOf(int rc);  // returns errno if rc < 0, else 0
 // fail with EIO (S10: never wrong bytes; a test failure otherwise). Returns
 // the number of pieces that were EIO, or -1 if the file did not open.
 int PiecesFailingWithEio(const std::string& path, const std::string& expected);
+// Damages chunk objects of the embedded store at `store_dir` in place: of
+// every object file of at least 1 MiB (chunks; trees and packs are smaller)
+// whose byte at `at` `pick` accepts, that byte becomes `to`. Returns how
+// many it damaged.
+int DamageChunkObjects(
+    const std::string& store_dir, off_t at, char to,
+    const std::function<bool(char)>& pick = [](char) { return true; });
 bool IsMounted(const std::string& mountpoint);
 // Whether a server process still runs (zombies count as gone).
 bool ServerAlive(int pid);

@@ -283,16 +283,7 @@ TEST_F(PassthroughTest, TurnedOffByTheEnvironmentNothingIsCopied) {
 TEST_F(PassthroughTest, ACorruptChunkIsNeverCopiedAndStaysEio) {
   const std::string data = Data(6 << 20, 'c');
   CommitBig(data);
-  int corrupted = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(store_dir() + "/objects")) {
-    if (!e.is_regular_file() || e.file_size() < (1 << 20)) continue;
-    int fd = ::open(e.path().c_str(), O_RDWR);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::pwrite(fd, "#", 1, 100), 1);
-    ::close(fd);
-    ++corrupted;
-  }
-  ASSERT_GT(corrupted, 0);
+  ASSERT_GT(DamageChunkObjects(store_dir(), 100, '#'), 0);
   const std::string m = MountAt("m");
   for (int round = 0; round < 2; ++round) EXPECT_GT(PiecesFailingWithEio(m + "/big", data), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "driver/core/env.h"
+#include "driver/core/monotonic_clock.h"
+#include "driver/store/local/verified_memo.h"
 
 namespace snapvol::fs {
 namespace {
@@ -31,21 +33,10 @@ constexpr size_t kCopyStep = 8 << 20;
 
 Status Errno(const std::string& what) { return Status::FromErrno(errno, what); }
 
-int64_t MonotonicNs() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
-}
-
 // A copy names the identity of its file (inode, size, mtime) in an xattr
-// once it is complete, like the ChunkCache's verification memo: a copy
+// once it is complete, in the form of the store's verification memo: a copy
 // rewritten in place afterwards (a later mtime) is not trusted, and dropped.
 constexpr char kCopyXattr[] = "user.snapvol.copy";
-
-std::string Identity(const struct stat& st) {
-  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
-         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-}
 
 // Writes `len` bytes at `pos` of `in` to `out` at `at`, in the kernel where
 // it can.
@@ -150,7 +141,7 @@ FileCache::FileCache(std::string dir, uint64_t max_bytes, ChunkCache* chunks)
 }
 
 FileCache::~FileCache() {
-  stop_at_ns_.store(MonotonicNs() + kFinishNs);
+  stop_at_ns_.store(core::MonotonicNanos() + kFinishNs);
   stopping_.store(true);
   pool_.reset();  // runs what is queued: each returns at once
 }
@@ -167,7 +158,7 @@ int FileCache::Open(const FileLayout& layout) {
     char memo[128];
     const ssize_t n = ::fgetxattr(fd, kCopyXattr, memo, sizeof(memo));
     if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != layout.size() || n <= 0 ||
-        std::string_view(memo, static_cast<size_t>(n)) != Identity(st)) {
+        std::string_view(memo, static_cast<size_t>(n)) != store::VerifiedIdentity(st)) {
       // Changed since it was made, or not what this key names: drop it.
       ::close(fd);
       fd = -1;
@@ -255,7 +246,7 @@ Status FileCache::Copy(const FileLayout& layout, const std::string& tmp) {
   Status st = Status::Ok();
   std::vector<Segment> segs;
   for (uint64_t off = 0; st.ok() && off < layout.size();) {
-    if (stopping_.load() && MonotonicNs() >= stop_at_ns_.load()) {
+    if (stopping_.load() && core::MonotonicNanos() >= stop_at_ns_.load()) {
       st = Status::Aborted("the mount is stopping");
       break;
     }
@@ -280,7 +271,7 @@ Status FileCache::Copy(const FileLayout& layout, const std::string& tmp) {
   struct stat done;
   if (st.ok() && ::fstat(fd, &done) != 0) st = Errno("checking a file cache copy");
   if (st.ok()) {
-    const std::string id = Identity(done);
+    const std::string id = store::VerifiedIdentity(done);
     if (::fsetxattr(fd, kCopyXattr, id.data(), id.size(), 0) != 0) {
       st = Errno("marking a file cache copy complete");
     }

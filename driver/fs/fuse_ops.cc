@@ -31,6 +31,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "driver/core/monotonic_clock.h"
 #include "driver/fs/control_json.h"
 #include "driver/fs/posix_error.h"
 #include "driver/fs/sandbox.h"
@@ -132,16 +133,6 @@ class AsyncInvalidator {
 // ---------------------------------------------------------------------------
 // RequestReceiver.
 
-namespace {
-
-int64_t SteadyNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 RequestReceiver::RequestReceiver() : supervisor_([this] { Supervise(); }) {}
 
 RequestReceiver::~RequestReceiver() {
@@ -160,7 +151,7 @@ ssize_t RequestReceiver::Read(int fd, void* buf, size_t len) {
   busy_since_.store(0);
   ssize_t n = ::read(fd, buf, len);
   if (n < static_cast<ssize_t>(sizeof(fuse_in_header))) return n;
-  busy_since_.store(SteadyNowNs());
+  busy_since_.store(core::MonotonicNanos());
   requests_.fetch_add(1);
   if (dormant_.load()) WakeSupervisor();
   if (MayTakeLong(buf, static_cast<size_t>(n))) SetHelpers(true);
@@ -244,9 +235,9 @@ void RequestReceiver::WakeSupervisor() {
 void RequestReceiver::Supervise() {
   std::unique_lock<std::mutex> l(sup_mu_);
   uint64_t seen = requests_.load();
-  int64_t last_request = SteadyNowNs();
+  int64_t last_request = core::MonotonicNanos();
   while (!stop_) {
-    const int64_t now = SteadyNowNs();
+    const int64_t now = core::MonotonicNanos();
     const int64_t since = busy_since_.load();
     if (since != 0 && now - since >= kStallNs) SetHelpers(true);
     if (since == 0) SetHelpers(false);
@@ -262,7 +253,7 @@ void RequestReceiver::Supervise() {
         sup_cv_.wait(l, [this] { return stop_ || !dormant_.load(); });
       }
       dormant_.store(false);
-      last_request = SteadyNowNs();
+      last_request = core::MonotonicNanos();
       continue;
     }
     sup_cv_.wait_for(l, std::chrono::nanoseconds(kStallNs));

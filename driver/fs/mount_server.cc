@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "driver/core/monotonic_clock.h"
 #include "driver/fs/control_json.h"
 #include "driver/fs/posix_error.h"
 #include "driver/fs/recovery.h"
@@ -190,7 +191,7 @@ Result<CommitInfo> MountServer::CommitLocked(CommitTrigger trigger) {
   // once it has been quiet for a moment (an application that wrote and then
   // asked for a commit), but leave it if it keeps being written. The final
   // commit takes everything.
-  const int64_t deadline = UpperFile::MonotonicNanos() + kQuietDeadlineNs;
+  const int64_t deadline = core::MonotonicNanos() + kQuietDeadlineNs;
   for (const CommitPlan::Op& op : plan.ops) {
     if (op.upper == nullptr || snaps.count(op.upper.get()) != 0) continue;
     std::optional<UpperFile::Snap> taken;

@@ -296,15 +296,9 @@ Result<uint64_t> UpperFile::Size() const {
   return static_cast<uint64_t>(st.st_size);
 }
 
-int64_t UpperFile::MonotonicNanos() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 bool UpperFile::WaitQuiet(int64_t quiet_ns, int64_t deadline_ns) const {
   for (;;) {
-    const int64_t now = MonotonicNanos();
+    const int64_t now = core::MonotonicNanos();
     const int64_t since = now - last_write_ns_.load();
     if (inflight_.load() == 0 && since >= quiet_ns) return true;
     if (now >= deadline_ns) return false;

@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 
+#include "driver/core/monotonic_clock.h"
 #include "driver/core/result.h"
 #include "driver/fs/upper_stream.h"
 #include "driver/store/object_store.h"
@@ -88,7 +89,7 @@ class UpperFile {
     explicit WriteScope(UpperFile* f) : f_(f) { f_->inflight_.fetch_add(1); }
     ~WriteScope() {
       f_->version_.fetch_add(1);
-      f_->last_write_ns_.store(MonotonicNanos());
+      f_->last_write_ns_.store(core::MonotonicNanos());
       f_->inflight_.fetch_sub(1);
     }
     WriteScope(const WriteScope&) = delete;
@@ -122,7 +123,6 @@ class UpperFile {
   // Waits until no write has touched the file for `quiet_ns`, or until
   // `deadline_ns` (monotonic clock); returns whether it went quiet.
   bool WaitQuiet(int64_t quiet_ns, int64_t deadline_ns) const;
-  static int64_t MonotonicNanos();
   // Sets the length (truncate or zero-extend); a write for snapshot purposes.
   Status Truncate(uint64_t size);
   Status Sync();
