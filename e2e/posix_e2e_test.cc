@@ -9,7 +9,9 @@
 
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <set>
+#include <string>
 
 #include "e2e/mount_fixture.h"
 
@@ -281,6 +283,53 @@ TEST_F(PosixTest, XattrsFsyncStatfsFifo) {
   EXPECT_EQ(::getxattr((other + "/f").c_str(), "user.other", buf, sizeof(buf)), -1);
   ASSERT_EQ(::stat((other + "/fifo").c_str(), &st), 0);
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
+}
+
+// A directory that is already committed keeps the xattrs set, replaced or
+// removed on it in a mount (docs/mount.md), and a chmod alone keeps them.
+TEST_F(PosixTest, XattrsOfACommittedDirectoryAreCommitted) {
+  auto xattr = [](const std::string& path, const char* name) -> std::optional<std::string> {
+    char buf[64];
+    ssize_t n = ::getxattr(path.c_str(), name, buf, sizeof(buf));
+    if (n < 0) return std::nullopt;
+    return std::string(buf, static_cast<size_t>(n));
+  };
+  const std::string a = MountAt("a");
+  ASSERT_EQ(::mkdir((a + "/d").c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(a + "/d/f", "x"));
+  ASSERT_EQ(::setxattr((a + "/d").c_str(), "user.keep", "1", 1, 0), 0);
+  ASSERT_TRUE(fs::CommitMount(a).ok());
+  ASSERT_TRUE(fs::Unmount(a).ok());
+
+  // The directory now exists in the head: change its xattrs in a mount.
+  const std::string b = MountAt("b");
+  ASSERT_EQ(xattr(b + "/d", "user.keep"), "1");
+  ASSERT_EQ(::setxattr((b + "/d").c_str(), "user.color", "blue", 4, 0), 0);
+  ASSERT_EQ(::setxattr((b + "/d").c_str(), "user.keep", "2", 1, XATTR_REPLACE), 0);
+  ASSERT_TRUE(fs::CommitMount(b).ok());
+  const std::string c = MountAt("c");
+  EXPECT_EQ(xattr(c + "/d", "user.color"), "blue");
+  EXPECT_EQ(xattr(c + "/d", "user.keep"), "2");
+  EXPECT_TRUE(Exists(c + "/d/f"));
+  ASSERT_TRUE(fs::Unmount(c).ok());
+
+  // A removal is committed too; a chmod of another committed directory
+  // (whose xattrs the mount never read) leaves its xattrs alone.
+  ASSERT_EQ(::removexattr((b + "/d").c_str(), "user.color"), 0);
+  ASSERT_TRUE(fs::CommitMount(b).ok());
+  ASSERT_TRUE(fs::Unmount(b).ok());
+  const std::string e = MountAt("e");
+  EXPECT_EQ(xattr(e + "/d", "user.color"), std::nullopt);
+  EXPECT_EQ(xattr(e + "/d", "user.keep"), "2");
+  ASSERT_TRUE(fs::Unmount(e).ok());
+  const std::string g = MountAt("g");
+  ASSERT_EQ(::chmod((g + "/d").c_str(), 0700), 0);
+  ASSERT_TRUE(fs::CommitMount(g).ok());
+  const std::string h = MountAt("h");
+  struct stat st;
+  ASSERT_EQ(::stat((h + "/d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(xattr(h + "/d", "user.keep"), "2");
 }
 
 TEST_F(PosixTest, ListingMergesCommittedAndLocal) {

@@ -1606,6 +1606,9 @@ void View::EmitNode(Node* dir, const std::string& name, const Child& child, cons
         op.op.kind = ChangeOp::Kind::kMkdir;
         op.op.path = path;
         op.op.entry = EntryFor(n);
+        // A node's entry, once there, holds all its xattrs (EnsureEntry
+        // loads the base's before any change).
+        op.op.set_xattrs = n->entry != nullptr;
         op.node = n->ino;
         plan->ops.push_back(std::move(op));
       }
@@ -1619,6 +1622,7 @@ void View::EmitNode(Node* dir, const std::string& name, const Child& child, cons
       op.op.kind = ChangeOp::Kind::kMkdir;
       op.op.path = path;
       op.op.entry = EntryFor(n);
+      op.op.set_xattrs = n->entry != nullptr;
       op.node = n->ino;
       plan->ops.push_back(std::move(op));
       mark_node();

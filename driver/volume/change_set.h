@@ -46,6 +46,10 @@ struct ChangeOp {
   Path to;               // Rename/Copy destination
   objects::Entry entry;  // Put: the entry (name is ignored); Mkdir: its attributes
   AttrChange attrs;      // SetAttr
+  // Mkdir of a directory that already exists: entry.xattrs() is its whole
+  // set of xattrs and replaces the old one (false: they are left alone,
+  // e.g. when the caller changed only mode or owner and never read them).
+  bool set_xattrs = false;
 };
 
 class ChangeSet {

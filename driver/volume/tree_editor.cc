@@ -362,6 +362,15 @@ bool ApplyAttrs(const AttrChange& a, Entry* e) {
          e->mtime_ns() != before.mtime_ns();
 }
 
+bool SameXattrs(const google::protobuf::RepeatedPtrField<objects::Xattr>& a,
+                const google::protobuf::RepeatedPtrField<objects::Xattr>& b) {
+  if (a.size() != b.size()) return false;
+  for (int i = 0; i < a.size(); ++i) {
+    if (a[i].name() != b[i].name() || a[i].value() != b[i].value()) return false;
+  }
+  return true;
+}
+
 bool IsPrefix(const Path& a, const Path& b) {
   return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
@@ -584,7 +593,12 @@ Status TreeEditor::Apply(const ChangeOp& op) {
         bool created = false;
         ASSIGN_OR_RETURN(Dir * dir, ChildDir(parent, op.path.back(), false, &created));
         AttrChange a{op.entry.mode(), op.entry.uid(), op.entry.gid(), op.entry.mtime_ns(), {}};
-        if (ApplyAttrs(a, &dir->entry)) {
+        bool changed = ApplyAttrs(a, &dir->entry);
+        if (op.set_xattrs && !SameXattrs(dir->entry.xattrs(), op.entry.xattrs())) {
+          *dir->entry.mutable_xattrs() = op.entry.xattrs();
+          changed = true;
+        }
+        if (changed) {
           dir->dirty = true;
           Note('M', op.path);
         }

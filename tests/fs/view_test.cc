@@ -528,6 +528,39 @@ TEST_F(ViewTest, JournalReplayMatchesTheView) {
   EXPECT_EQ((*ln)->symlink_target(), "top");
 }
 
+// A directory made in a dead mount whose path another mount committed in
+// the meantime: replayed, it brings its xattrs (last writer wins per path).
+TEST_F(ViewTest, ReplayedMkdirSetsTheXattrsOfAnExistingDirectory) {
+  Seed({{"keep", "K"}});
+  std::string mount_dir;
+  {
+    MountServer& s = Server();
+    View& v = s.view();
+    mount_dir = s.mount_dir();
+    auto sub = v.Mkdir(kRootIno, "sub", 0755, Cred());
+    ASSERT_TRUE(sub.ok());
+    ASSERT_TRUE(v.SetXattr(sub->ino, "user.a", "1", 0, Cred()).ok());
+  }
+  {
+    MountServer& b = Server();
+    auto sub = b.view().Mkdir(kRootIno, "sub", 0755, Cred());
+    ASSERT_TRUE(sub.ok());
+    ASSERT_TRUE(b.view().SetXattr(sub->ino, "user.b", "2", 0, Cred()).ok());
+    ASSERT_TRUE(b.Commit(CommitTrigger::kExplicit).ok());
+  }
+  auto cs = ReplayMountDir(mount_dir, &engine_->objects());
+  ASSERT_TRUE(cs.ok()) << cs.status().ToString();
+  auto vol = engine_->GetVolume("main", "v");
+  ASSERT_TRUE(engine_->Commit(*vol, *cs, volume::CommitOptions()).ok());
+  auto snap = engine_->Head(*vol);
+  auto sub = engine_->Lookup(*snap, {"sub"});
+  ASSERT_TRUE(sub.ok() && sub->has_value());
+  ASSERT_EQ((*sub)->xattrs_size(), 1);
+  EXPECT_EQ((*sub)->xattrs(0).name(), "user.a");
+  EXPECT_EQ((*sub)->xattrs(0).value(), "1");
+  EXPECT_EQ(HeadFile("/keep"), "K");
+}
+
 TEST_F(ViewTest, ReplayStopsAtATornRecord) {
   std::string mount_dir;
   {

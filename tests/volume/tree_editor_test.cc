@@ -300,6 +300,52 @@ TEST(TreeEditorTest, MkdirOnExistingDirectoryOnlyChangesAttributes) {
   EXPECT_EQ(stats.modified, 0u);
 }
 
+TEST(TreeEditorTest, MkdirOnExistingDirectorySetsXattrsOnlyWhenAsked) {
+  MemObjectStore objects;
+  Entry root = EmptyRootEntry(objects);
+  root = Edit(objects, root, {PutOp("/d/f", File("1"))});
+  auto xattrs_of = [&](const Entry& r) {
+    std::vector<std::string> out;
+    auto d = At(objects, r, "/d");
+    if (d) {
+      for (const objects::Xattr& x : d->xattrs()) out.push_back(x.name() + "=" + x.value());
+    }
+    return out;
+  };
+  ChangeOp set = MkdirOp("/d", 0755);
+  auto add = [&](const char* name, const char* value) {
+    objects::Xattr* x = set.entry.add_xattrs();
+    x->set_name(name);
+    x->set_value(value);
+  };
+  add("user.a", "1");
+  add("user.b", "2");
+  // Without the flag (a caller that changed attributes only) the xattrs
+  // in the op are ignored.
+  ApplyStats stats;
+  Entry same = Edit(objects, root, {set}, &stats);
+  EXPECT_TRUE(xattrs_of(same).empty());
+  set.set_xattrs = true;
+  root = Edit(objects, root, {set}, &stats);
+  EXPECT_EQ(xattrs_of(root), (std::vector<std::string>{"user.a=1", "user.b=2"}));
+  EXPECT_EQ(stats.modified, 1u);
+  EXPECT_TRUE(At(objects, root, "/d/f"));
+  // The whole set replaces the old one: a removed name goes.
+  set.entry.clear_xattrs();
+  add("user.b", "3");
+  root = Edit(objects, root, {set}, &stats);
+  EXPECT_EQ(xattrs_of(root), std::vector<std::string>{"user.b=3"});
+  // The same set again changes nothing.
+  Entry again = Edit(objects, root, {set}, &stats);
+  EXPECT_EQ(again.SerializeAsString(), root.SerializeAsString());
+  EXPECT_EQ(stats.modified, 0u);
+  // A chmod-only op leaves them.
+  ChangeOp chmod = MkdirOp("/d", 0700);
+  root = Edit(objects, root, {chmod});
+  EXPECT_EQ(xattrs_of(root), std::vector<std::string>{"user.b=3"});
+  EXPECT_EQ(At(objects, root, "/d")->mode(), 0700u);
+}
+
 TEST(TreeEditorTest, DeleteIsRecursiveAndAbsentIsANoop) {
   MemObjectStore objects;
   Entry root = EmptyRootEntry(objects);
