@@ -134,12 +134,13 @@ struct Node {
   uint16_t pins = 0;     // View calls using the node while mu_ is released (<= threads)
 
   NodeType type = NodeType::kFile;
-  bool at_origin = true;       // mirrors the base entry at (parent, name)
-  bool dirty = false;          // attributes/content/xattrs changed since the last commit
-  bool kept = false;           // holds local state itself or below: never dropped before reload
-  bool base_xattrs = false;    // the mirrored base entry has xattrs (fetched on demand)
-  uint64_t seq = 0;            // View change sequence of the last attribute/content change
-  uint64_t journaled_gen = 0;  // journal generation that already has a PUT of its content
+  bool at_origin = true;        // mirrors the base entry at (parent, name)
+  bool dirty = false;           // attributes/content/xattrs changed since the last commit
+  bool kept = false;            // holds local state itself or below: never dropped before reload
+  bool base_xattrs = false;     // the mirrored base entry has xattrs (fetched on demand)
+  bool xattrs_changed = false;  // set or removed an xattr since the last commit (dirs)
+  uint64_t seq = 0;             // View change sequence of the last attribute/content change
+  uint64_t journaled_gen = 0;   // journal generation that already has a PUT of its content
 
   // Local copy of the entry (content, symlink target, xattrs, directory
   // tree totals) once the node holds local state or is detached; null for a

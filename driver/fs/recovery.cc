@@ -64,11 +64,7 @@ Result<volume::ChangeSet> ReplayMountDir(const std::string& mount_dir,
           if (root) continue;
           op.kind = ChangeOp::Kind::kMkdir;
           op.entry = rec.entry();
-          // A record with xattrs was written from the node's entry, which
-          // holds the directory's whole set; one without may come from a
-          // node that never read them and leaves the head's alone (so a
-          // removal of a directory's last xattr is not replayed).
-          op.set_xattrs = op.entry.xattrs_size() > 0;
+          op.set_xattrs = rec.xattrs();
           break;
         case mount::JournalRecord::DELETE:
           if (root) continue;

@@ -563,8 +563,16 @@ Status View::JournalPutAt(const Path& path, const Node* n) {
   mount::JournalRecord rec;
   for (const std::string& c : path) rec.add_path(c);
   Entry e = EntryFor(n);
-  if (n->is_dir() && !n->dir->tree) {
+  if (n->is_dir()) {
+    // A directory's record carries its own attributes and xattrs only,
+    // never its tree: replayed as a PUT, a tree would replace the
+    // directory, undoing the changes below it recorded before and what
+    // other mounts committed there since.
     rec.set_op(mount::JournalRecord::MKDIR);
+    e.clear_tree();
+    e.set_subtree_inodes(0);
+    e.set_subtree_bytes(0);
+    rec.set_xattrs(n->xattrs_changed && n->entry != nullptr);
   } else {
     rec.set_op(mount::JournalRecord::PUT);
     if (n->upper != nullptr) {
@@ -1477,6 +1485,7 @@ Status View::SetXattr(Ino ino, const std::string& name, const std::string& value
     for (int i = xs->size() - 1; i > pos; --i) xs->SwapElements(i, i - 1);
   }
   n->attr.ctime_ns = NowNs();
+  n->xattrs_changed = true;
   MarkDirty(n);
   RETURN_IF_ERROR(JournalPut(n));
   if (journal_ != nullptr) n->journaled_gen = journal_->gen();
@@ -1551,6 +1560,7 @@ Status View::RemoveXattr(Ino ino, const std::string& name, const Cred& cred) {
   xs->erase(it);
   Pin pin(this, n);
   n->attr.ctime_ns = NowNs();
+  n->xattrs_changed = true;
   MarkDirty(n);
   RETURN_IF_ERROR(JournalPut(n));
   if (journal_ != nullptr) n->journaled_gen = journal_->gen();
@@ -1606,9 +1616,11 @@ void View::EmitNode(Node* dir, const std::string& name, const Child& child, cons
         op.op.kind = ChangeOp::Kind::kMkdir;
         op.op.path = path;
         op.op.entry = EntryFor(n);
-        // A node's entry, once there, holds all its xattrs (EnsureEntry
-        // loads the base's before any change).
-        op.op.set_xattrs = n->entry != nullptr;
+        // Only xattrs this mount changed replace the head's (a chmod of a
+        // directory whose xattrs were merely read must not revert another
+        // mount's); the entry then holds the whole set (EnsureEntry loaded
+        // the base's first).
+        op.op.set_xattrs = n->xattrs_changed && n->entry != nullptr;
         op.node = n->ino;
         plan->ops.push_back(std::move(op));
       }
@@ -1622,7 +1634,7 @@ void View::EmitNode(Node* dir, const std::string& name, const Child& child, cons
       op.op.kind = ChangeOp::Kind::kMkdir;
       op.op.path = path;
       op.op.entry = EntryFor(n);
-      op.op.set_xattrs = n->entry != nullptr;
+      op.op.set_xattrs = n->xattrs_changed && n->entry != nullptr;
       op.node = n->ino;
       plan->ops.push_back(std::move(op));
       mark_node();
@@ -1710,7 +1722,10 @@ Status View::FinishCommit(const CommitPlan& plan, bool landed, const std::set<In
   for (const CommitPlan::NodeMark& m : plan.nodes) {
     if (deferred.count(m.node) != 0) continue;
     Node* n = Get(m.node);
-    if (n != nullptr && n->seq == m.seq) n->dirty = false;
+    if (n != nullptr && n->seq == m.seq) {
+      n->dirty = false;
+      n->xattrs_changed = false;
+    }
   }
   for (auto it = pending_dirs_.begin(); it != pending_dirs_.end();) {
     Node* d = Get(*it);

@@ -81,6 +81,22 @@ class ViewTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
 
+  // The head's entry at `path` (nullopt if absent).
+  std::optional<objects::Entry> HeadEntry(const std::string& path) {
+    auto vol = engine_->GetVolume("main", "v");
+    auto snap = engine_->Head(*vol);
+    auto e = engine_->Lookup(*snap, *core::SplitVolumePath(path));
+    if (!e.ok() || !e->has_value()) return std::nullopt;
+    return **e;
+  }
+  // Replays a mount directory as `snapvol recover` does and commits it.
+  void ReplayAndCommit(const std::string& mount_dir) {
+    auto cs = ReplayMountDir(mount_dir, &engine_->objects());
+    ASSERT_TRUE(cs.ok()) << cs.status().ToString();
+    auto vol = engine_->GetVolume("main", "v");
+    ASSERT_TRUE(engine_->Commit(*vol, *cs, volume::CommitOptions()).ok());
+  }
+
   std::optional<std::string> HeadFile(const std::string& path) {
     auto vol = engine_->GetVolume("main", "v");
     auto snap = engine_->Head(*vol);
@@ -548,17 +564,73 @@ TEST_F(ViewTest, ReplayedMkdirSetsTheXattrsOfAnExistingDirectory) {
     ASSERT_TRUE(b.view().SetXattr(sub->ino, "user.b", "2", 0, Cred()).ok());
     ASSERT_TRUE(b.Commit(CommitTrigger::kExplicit).ok());
   }
-  auto cs = ReplayMountDir(mount_dir, &engine_->objects());
-  ASSERT_TRUE(cs.ok()) << cs.status().ToString();
-  auto vol = engine_->GetVolume("main", "v");
-  ASSERT_TRUE(engine_->Commit(*vol, *cs, volume::CommitOptions()).ok());
-  auto snap = engine_->Head(*vol);
-  auto sub = engine_->Lookup(*snap, {"sub"});
-  ASSERT_TRUE(sub.ok() && sub->has_value());
-  ASSERT_EQ((*sub)->xattrs_size(), 1);
-  EXPECT_EQ((*sub)->xattrs(0).name(), "user.a");
-  EXPECT_EQ((*sub)->xattrs(0).value(), "1");
+  ReplayAndCommit(mount_dir);
+  std::optional<objects::Entry> sub = HeadEntry("/sub");
+  ASSERT_TRUE(sub);
+  ASSERT_EQ(sub->xattrs_size(), 1);
+  EXPECT_EQ(sub->xattrs(0).name(), "user.a");
+  EXPECT_EQ(sub->xattrs(0).value(), "1");
   EXPECT_EQ(HeadFile("/keep"), "K");
+}
+
+// An xattr set on a committed directory is journaled without the
+// directory's tree: replayed, it changes the xattrs and keeps what was made
+// below it before and what other mounts committed there meanwhile.
+TEST_F(ViewTest, ReplayedXattrOfACommittedDirectoryKeepsItsChildren) {
+  Seed({{"d/x", "X"}});
+  std::string mount_dir;
+  {
+    MountServer& s = Server();
+    View& v = s.view();
+    mount_dir = s.mount_dir();
+    const Ino d = Find(v, kRootIno, "d");
+    Create(v, d, "new", "N");
+    ASSERT_TRUE(v.SetXattr(d, "user.a", "1", 0, Cred()).ok());
+  }
+  {
+    MountServer& b = Server();
+    Create(b.view(), Find(b.view(), kRootIno, "d"), "other", "O");
+    ASSERT_TRUE(b.Commit(CommitTrigger::kExplicit).ok());
+  }
+  ReplayAndCommit(mount_dir);
+  EXPECT_EQ(HeadFile("/d/new"), "N");
+  EXPECT_EQ(HeadFile("/d/x"), "X");
+  EXPECT_EQ(HeadFile("/d/other"), "O");
+  std::optional<objects::Entry> d = HeadEntry("/d");
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->xattrs_size(), 1);
+  EXPECT_EQ(d->xattrs(0).name(), "user.a");
+}
+
+// A mount that only read a directory's xattrs and then changed its mode
+// commits the mode, not its stale copy of the xattrs.
+TEST_F(ViewTest, ChmodOfADirectoryWhoseXattrsWereReadKeepsOtherMountsXattrs) {
+  Seed({{"d/x", "X"}});
+  {
+    MountServer& first = Server();
+    ASSERT_TRUE(
+        first.view().SetXattr(Find(first.view(), kRootIno, "d"), "user.a", "1", 0, Cred()).ok());
+    ASSERT_TRUE(first.Commit(CommitTrigger::kExplicit).ok());
+  }
+  MountServer& a = Server();
+  const Ino d = Find(a.view(), kRootIno, "d");
+  auto got = a.view().GetXattr(d, "user.a", Cred());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "1");
+  {
+    MountServer& b = Server();
+    ASSERT_TRUE(b.view().SetXattr(Find(b.view(), kRootIno, "d"), "user.b", "2", 0, Cred()).ok());
+    ASSERT_TRUE(b.Commit(CommitTrigger::kExplicit).ok());
+  }
+  SetAttrIn chmod;
+  chmod.mode = 0700;
+  ASSERT_TRUE(a.view().SetAttr(d, chmod, Cred()).ok());
+  ASSERT_TRUE(a.Commit(CommitTrigger::kExplicit).ok());
+  std::optional<objects::Entry> entry = HeadEntry("/d");
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->mode() & 07777, 0700u);
+  ASSERT_EQ(entry->xattrs_size(), 2);
+  EXPECT_EQ(entry->xattrs(1).name(), "user.b");
 }
 
 TEST_F(ViewTest, ReplayStopsAtATornRecord) {
