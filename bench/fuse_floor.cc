@@ -162,7 +162,9 @@ int main(int argc, char** argv) {
     std::perror("fuse_floor: mount");
     return 1;
   }
-  if (::daemon(0, 1) != 0) {
+  // Mounted: serve in the background, detached from the caller's output
+  // (a pipe left open would keep a caller waiting for its end).
+  if (::daemon(0, 0) != 0) {
     std::perror("fuse_floor: daemon");
     return 1;
   }

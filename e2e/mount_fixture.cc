@@ -128,7 +128,15 @@ int DamageChunkObjects(const std::string& store_dir, off_t at, char to,
     EXPECT_GE(fd, 0) << e.path();
     if (fd < 0) continue;
     char c;
-    if (::pread(fd, &c, 1, at) == 1 && pick(c) && ::pwrite(fd, &to, 1, at) == 1) ++damaged;
+    if (::pread(fd, &c, 1, at) != 1) {
+      ADD_FAILURE() << "reading " << e.path() << ": " << std::strerror(errno);
+    } else if (pick(c)) {
+      if (::pwrite(fd, &to, 1, at) == 1) {
+        ++damaged;
+      } else {
+        ADD_FAILURE() << "damaging " << e.path() << ": " << std::strerror(errno);
+      }
+    }
     ::close(fd);
   }
   return damaged;

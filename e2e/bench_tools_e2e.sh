@@ -1,6 +1,6 @@
 #!/bin/bash
-# Smoke test of the bench programs mount_bench.sh relies on (ctest label
-# e2e): fuse_floor mounts, takes fs_ops' creates, answers what it should and
+# Smoke test of the bench programs bench/mount_bench.sh relies on (ctest
+# label e2e, registered in bench/CMakeLists.txt): fuse_floor mounts, takes fs_ops' creates, answers what it should and
 # ends when unmounted. Needs root and /dev/fuse; skips (77) otherwise.
 set -euo pipefail
 BUILD=$1
@@ -19,7 +19,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 mkdir "$WORK/m"
 "$BUILD/bench/fuse_floor" "$WORK/m"
 mountpoint -q "$WORK/m" || fail "fuse_floor did not mount"
-pid=$(pgrep -f "fuse_floor $WORK/m" | head -1)
+pid=$(pgrep -f "fuse_floor $WORK/m" | head -1) || fail "no fuse_floor server process"
 [ -n "$pid" ] || fail "no fuse_floor server process"
 mkdir "$WORK/m/d"
 out=$("$BUILD/bench/fs_ops" create "$WORK/m/d" 200 4096)
