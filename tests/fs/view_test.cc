@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <set>
 
 #include "driver/core/names.h"
@@ -88,6 +90,13 @@ class ViewTest : public ::testing::Test {
     auto e = engine_->Lookup(*snap, *core::SplitVolumePath(path));
     if (!e.ok() || !e->has_value()) return std::nullopt;
     return **e;
+  }
+  // Makes `changes` in a new mount and returns its directory, whose journal
+  // is then replayed as if its server had died (nothing is committed).
+  std::string ChangesOfADeadMount(const std::function<void(View&)>& changes) {
+    MountServer& s = Server();
+    changes(s.view());
+    return s.mount_dir();
   }
   // Replays a mount directory as `snapvol recover` does and commits it.
   void ReplayAndCommit(const std::string& mount_dir) {
@@ -548,15 +557,11 @@ TEST_F(ViewTest, JournalReplayMatchesTheView) {
 // the meantime: replayed, it brings its xattrs (last writer wins per path).
 TEST_F(ViewTest, ReplayedMkdirSetsTheXattrsOfAnExistingDirectory) {
   Seed({{"keep", "K"}});
-  std::string mount_dir;
-  {
-    MountServer& s = Server();
-    View& v = s.view();
-    mount_dir = s.mount_dir();
+  const std::string mount_dir = ChangesOfADeadMount([&](View& v) {
     auto sub = v.Mkdir(kRootIno, "sub", 0755, Cred());
     ASSERT_TRUE(sub.ok());
     ASSERT_TRUE(v.SetXattr(sub->ino, "user.a", "1", 0, Cred()).ok());
-  }
+  });
   {
     MountServer& b = Server();
     auto sub = b.view().Mkdir(kRootIno, "sub", 0755, Cred());
@@ -578,15 +583,11 @@ TEST_F(ViewTest, ReplayedMkdirSetsTheXattrsOfAnExistingDirectory) {
 // below it before and what other mounts committed there meanwhile.
 TEST_F(ViewTest, ReplayedXattrOfACommittedDirectoryKeepsItsChildren) {
   Seed({{"d/x", "X"}});
-  std::string mount_dir;
-  {
-    MountServer& s = Server();
-    View& v = s.view();
-    mount_dir = s.mount_dir();
+  const std::string mount_dir = ChangesOfADeadMount([&](View& v) {
     const Ino d = Find(v, kRootIno, "d");
     Create(v, d, "new", "N");
     ASSERT_TRUE(v.SetXattr(d, "user.a", "1", 0, Cred()).ok());
-  }
+  });
   {
     MountServer& b = Server();
     Create(b.view(), Find(b.view(), kRootIno, "d"), "other", "O");
