@@ -14,7 +14,8 @@
 # big write until durable (native/overlay: write + fsync; snapvol: write +
 # `snapvol commit`, the point where snapvol data is durable; rclone: write +
 # fsync + until the backend holds it);
-# N × 4 KiB create+write+close; cold/warm lstat walk and cold `find` of the
+# N × 4 KiB create+write+close (also on bench/fuse_floor, a FUSE server that
+# stores nothing: the best any FUSE file system does here); cold/warm lstat walk and cold `find` of the
 # file tree; first-byte latency of a file 9 levels deep (cold); snapvol
 # attach (mount) time for volumes of each --attach size, and the mount
 # server's peak RSS after `find` over the largest.
