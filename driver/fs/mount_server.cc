@@ -182,6 +182,7 @@ Result<CommitInfo> MountServer::Commit(CommitTrigger trigger) {
 Result<CommitInfo> MountServer::CommitLocked(CommitTrigger trigger) {
   if (options_.read_only) return PosixError(EROFS, "the mount is read-only");
   ASSIGN_OR_RETURN(CommitPlan plan, view_->PlanCommit(trigger == CommitTrigger::kFinal));
+  if (after_plan_) after_plan_();
   store::ObjectStore* objects = store_->objects.get();
   std::set<Ino> deferred;
   std::map<UpperFile*, std::optional<UpperFile::Snap>> snaps;

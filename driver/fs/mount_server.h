@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -63,6 +64,10 @@ class MountServer {
   const std::string& mount_dir() const { return mount_dir_; }
 
   Result<CommitInfo> Commit(CommitTrigger trigger);
+  // Tests: `hook` runs inside every commit after it was planned and before
+  // it lands, while file operations may run (the window in which a change
+  // is neither planned nor pending-only). Set before commits start.
+  void SetAfterPlanHookForTest(std::function<void()> hook) { after_plan_ = std::move(hook); }
   // Moves to the newest commit; the caller delivers the invalidations.
   Result<Invalidations> Reload();
   MountStatus CurrentStatus();
@@ -93,6 +98,7 @@ class MountServer {
   std::unique_ptr<FileCache> files_;
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<View> view_;
+  std::function<void()> after_plan_;  // tests only
 
   std::mutex control_mu_;  // serializes Commit and Reload; before View::mu_
   std::atomic<uint64_t> commits_{0}, reloads_{0};

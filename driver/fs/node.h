@@ -90,11 +90,19 @@ class MoreNames {
 };
 
 // One name in a directory.
+//
+// `replaced` says whether the volume's head may hold something at this name
+// as far as this mount knows: then removing the name must publish a delete
+// (a whiteout stays), else the name can simply be forgotten. `in_commit`
+// says that a commit now running publishes an entry at this name: it may
+// land at any moment, so until it finished the name counts as replaced
+// (docs/mount.md "Which changes a commit takes").
 struct Child {
-  Node* node = nullptr;   // nullptr: a whiteout (deleted here)
-  bool pending = false;   // the name's binding changed since the last commit
-  bool replaced = false;  // the head may hold something else at this name
-  uint64_t seq = 0;       // View change sequence of the last binding change
+  Node* node = nullptr;    // nullptr: a whiteout (deleted here)
+  bool pending = false;    // the name's binding changed since the last commit
+  bool replaced = false;   // the head may hold something else at this name
+  bool in_commit = false;  // the running commit publishes an entry here
+  uint64_t seq = 0;        // View change sequence of the last binding change
 };
 
 struct DirState {
@@ -134,13 +142,18 @@ struct Node {
   uint16_t pins = 0;     // View calls using the node while mu_ is released (<= threads)
 
   NodeType type = NodeType::kFile;
-  bool at_origin = true;        // mirrors the base entry at (parent, name)
-  bool dirty = false;           // attributes/content/xattrs changed since the last commit
-  bool kept = false;            // holds local state itself or below: never dropped before reload
-  bool base_xattrs = false;     // the mirrored base entry has xattrs (fetched on demand)
-  bool xattrs_changed = false;  // set or removed an xattr since the last commit (dirs)
-  uint64_t seq = 0;             // View change sequence of the last attribute/content change
-  uint64_t journaled_gen = 0;   // journal generation that already has a PUT of its content
+  bool at_origin : 1 = true;     // mirrors the base entry at (parent, name)
+  bool dirty : 1 = false;        // attributes/content/xattrs changed since the last commit
+  bool kept : 1 = false;         // holds local state itself or below: never dropped before reload
+  bool base_xattrs : 1 = false;  // the mirrored base entry has xattrs (fetched on demand)
+  bool xattrs_changed : 1 = false;  // set or removed an xattr since the last commit (dirs)
+  // Lost its last name to a reload, not to an unlink: the kernel may still
+  // hold a name for it that the reload's invalidation has not reached yet,
+  // so operations through it are ESTALE (the kernel looks the path up
+  // again and retries), never ENOENT.
+  bool stale : 1 = false;
+  uint64_t seq = 0;            // View change sequence of the last attribute/content change
+  uint64_t journaled_gen = 0;  // journal generation that already has a PUT of its content
 
   // Local copy of the entry (content, symlink target, xattrs, directory
   // tree totals) once the node holds local state or is detached; null for a

@@ -142,17 +142,11 @@ EntryOut View::Out(const Node* n) const {
   o.type = n->type;
   o.attr = n->attr;
   if (n->is_dir()) {
-    if (n->dir->tree && !volume::IsEmptyTree(*n->dir->tree)) {
-      // Subdirectory count unknown without a scan; 1 tells tools like find
-      // not to use the "nlink - 2 subdirectories" shortcut.
-      o.nlink = 1;
-    } else {
-      uint32_t subdirs = 0;
-      for (const auto& [name, c] : n->dir->children) {
-        if (c.node != nullptr && c.node->is_dir()) ++subdirs;
-      }
-      o.nlink = 2 + subdirs;
-    }
+    // One rule before and after commits and remounts (docs/mount.md "Link
+    // counts"): a stored directory does not know how many subdirectories it
+    // has without a scan, and 1 tells tools like find not to use the
+    // "nlink - 2 subdirectories" shortcut.
+    o.nlink = 1;
   } else {
     o.nlink = static_cast<uint32_t>(n->names());
   }
@@ -245,6 +239,13 @@ Status View::EnsureEntry(Lock& lock, Node* n) {
 
 Status View::EnsureUpper(Lock& lock, Node* n, bool empty, uint64_t limit) {
   if (n->upper != nullptr) return Status::Ok();
+  if (empty && n->entry == nullptr && n->base_xattrs) {
+    // The upper file replaces the content, not the xattrs: a commit
+    // publishes the node from its entry, so the base's xattrs must be in it.
+    Pin pin(this, n);
+    RETURN_IF_ERROR(EnsureEntry(lock, n));
+    if (n->upper != nullptr) return Status::Ok();
+  }
   const uint64_t id = next_upper_++;
   const std::string path = options_.data_dir + "/" + std::to_string(id);
   if (empty) {
@@ -320,11 +321,17 @@ Status View::CheckAccess(const Node* n, const Cred& cred, int mask) const {
   return PosixError(EACCES, "permission denied");
 }
 
+Status View::CheckLive(const Node* n) const {
+  if (n->stale && n->names() == 0) return PosixError(ESTALE, "replaced by a reload");
+  return Status::Ok();
+}
+
 Status View::CheckCreate(Lock& lock, Node* dir, const std::string& name, const Cred& cred,
                          Node** existing) {
   RETURN_IF_ERROR(CheckWritable());
   RETURN_IF_ERROR(CheckName(name));
   if (dir->ino != kRootIno && dir->parent == nullptr) {
+    if (dir->stale) return PosixError(ESTALE, "directory replaced by a reload");
     return PosixError(ENOENT, "directory was removed");
   }
   RETURN_IF_ERROR(CheckAccess(dir, cred, kMayExec));
@@ -377,6 +384,7 @@ void View::Bind(Node* dir, const std::string& name, Node* n) {
   c.node = n;
   c.pending = true;
   c.replaced = it != children.end() && it->second.replaced;
+  c.in_commit = it != children.end() && it->second.in_commit;
   c.seq = NextSeq();
   children[name] = c;
   if (n->parent == nullptr) {
@@ -385,6 +393,11 @@ void View::Bind(Node* dir, const std::string& name, Node* n) {
   } else {
     n->more_names.emplace_back(dir, name);
   }
+  // A rename removes the last name before it binds the new one, which
+  // unregistered the link group: its other names, looked up later, must
+  // still find this node.
+  if (n->link_id != 0) links_.try_emplace(n->link_id, n);
+  n->stale = false;
   MarkKept(n);
   NotePendingDir(dir);
 }
@@ -393,13 +406,18 @@ void View::RemoveName(Node* dir, const std::string& name, Node* n) {
   auto& children = dir->dir->children;
   auto it = children.find(name);
   if (it != children.end()) {
-    if (it->second.pending && !it->second.replaced) {
+    Child& c = it->second;
+    if (c.pending && !c.replaced && !c.in_commit) {
+      // Neither in the head nor on its way there: nothing to publish.
       children.erase(it);
     } else {
-      it->second.node = nullptr;
-      it->second.pending = true;
-      it->second.replaced = true;
-      it->second.seq = NextSeq();
+      // A name the running commit publishes keeps `replaced` as it is:
+      // FinishCommit sets it if the commit lands, and drops the whiteout
+      // if it does not.
+      c.replaced = c.replaced || !c.pending;
+      c.node = nullptr;
+      c.pending = true;
+      c.seq = NextSeq();
       MarkKept(dir);
       NotePendingDir(dir);
     }
@@ -636,7 +654,10 @@ Result<EntryOut> View::SetAttr(Ino ino, const SetAttrIn& in, const Cred& cred) {
   Node* n = Get(ino);
   if (n == nullptr) return PosixError(ENOENT, "inode not found");
   const bool times = in.atime_ns || in.mtime_ns || in.atime_now || in.mtime_now;
-  if (in.mode || in.uid || in.gid || in.size || times) RETURN_IF_ERROR(CheckWritable());
+  if (in.mode || in.uid || in.gid || in.size || times) {
+    RETURN_IF_ERROR(CheckWritable());
+    if (!in.via_handle) RETURN_IF_ERROR(CheckLive(n));
+  }
   const bool owner = cred.root() || cred.uid() == n->attr.uid;
   // Without FUSE_CAP_HANDLE_KILLPRIV the kernel clears set-id bits itself
   // when a non-owner writes or truncates (file_remove_privs): that arrives
@@ -859,7 +880,10 @@ Result<EntryOut> View::Link(Ino ino, Ino new_parent, const std::string& new_name
     RETURN_IF_ERROR(CheckCreate(lock, dir, new_name, cred, &existing));
     if (existing != nullptr) return PosixError(EEXIST, "'" + new_name + "' exists");
     RETURN_IF_ERROR(CheckInodeRoom(1));
-    if (n->names() == 0) return PosixError(ENOENT, "the file was removed");
+    if (n->names() == 0) {
+      if (n->stale) return PosixError(ESTALE, "file replaced by a reload");
+      return PosixError(ENOENT, "the file was removed");
+    }
     if (n->entry == nullptr) {
       RETURN_IF_ERROR(EnsureEntry(lock, n));
       continue;  // the lock was released: check again
@@ -885,6 +909,7 @@ Status View::Unlink(Ino parent, const std::string& name, const Cred& cred) {
   RETURN_IF_ERROR(CheckWritable());
   Lock lock(mu_);
   ASSIGN_OR_RETURN(Node * dir, GetDir(parent));
+  RETURN_IF_ERROR(CheckLive(dir));
   RETURN_IF_ERROR(CheckName(name));
   RETURN_IF_ERROR(CheckAccess(dir, cred, kMayExec));
   ASSIGN_OR_RETURN(Node * n, Resolve(lock, dir, name));
@@ -929,6 +954,7 @@ Status View::Rmdir(Ino parent, const std::string& name, const Cred& cred) {
   RETURN_IF_ERROR(CheckWritable());
   Lock lock(mu_);
   ASSIGN_OR_RETURN(Node * dir, GetDir(parent));
+  RETURN_IF_ERROR(CheckLive(dir));
   RETURN_IF_ERROR(CheckName(name));
   RETURN_IF_ERROR(CheckAccess(dir, cred, kMayExec));
   ASSIGN_OR_RETURN(Node * n, Resolve(lock, dir, name));
@@ -963,11 +989,13 @@ Status View::Rename(Ino parent, const std::string& name, Ino new_parent,
   Lock lock(mu_);
   ASSIGN_OR_RETURN(Node * d1, GetDir(parent));
   ASSIGN_OR_RETURN(Node * d2, GetDir(new_parent));
+  RETURN_IF_ERROR(CheckLive(d1));
   RETURN_IF_ERROR(CheckName(name));
   RETURN_IF_ERROR(CheckName(new_name));
   RETURN_IF_ERROR(CheckAccess(d1, cred, kMayExec));
   RETURN_IF_ERROR(CheckAccess(d2, cred, kMayExec));
   if (d2->ino != kRootIno && d2->parent == nullptr) {
+    if (d2->stale) return PosixError(ESTALE, "target directory replaced by a reload");
     return PosixError(ENOENT, "target directory was removed");
   }
   Node* src = nullptr;
@@ -980,8 +1008,7 @@ Status View::Rename(Ino parent, const std::string& name, Ino new_parent,
       src_pin.reset();
       src_pin.emplace(this, src);
     }
-    if (src->entry == nullptr &&
-        (src->type == NodeType::kFile || (src->is_dir() && src->base_xattrs))) {
+    if (src->entry == nullptr && (src->type == NodeType::kFile || src->base_xattrs)) {
       RETURN_IF_ERROR(EnsureEntry(lock, src));
       continue;
     }
@@ -1453,6 +1480,7 @@ Status View::SetXattr(Ino ino, const std::string& name, const std::string& value
   Lock lock(mu_);
   Node* n = Get(ino);
   if (n == nullptr) return PosixError(ENOENT, "inode not found");
+  RETURN_IF_ERROR(CheckLive(n));
   if (IsUserXattr(name)) {
     if (n->type != NodeType::kFile && !n->is_dir()) {
       return PosixError(EPERM, "user xattrs only on files and directories");
@@ -1538,6 +1566,7 @@ Status View::RemoveXattr(Ino ino, const std::string& name, const Cred& cred) {
   Lock lock(mu_);
   Node* n = Get(ino);
   if (n == nullptr) return PosixError(ENOENT, "inode not found");
+  RETURN_IF_ERROR(CheckLive(n));
   if (IsUserXattr(name)) {
     if (n->type != NodeType::kFile && !n->is_dir()) return PosixError(EPERM, "not supported");
     if (!(cred.root() || cred.uid() == n->attr.uid)) {
@@ -1629,12 +1658,15 @@ void View::EmitNode(Node* dir, const std::string& name, const Child& child, cons
       EmitDir(n, path, true, plan, emitted);
       return;
     }
-    if (n->dirty) {
+    // Under `force` an ancestor is re-published from this mount's base
+    // tree, which lacks what earlier commits of this mount changed here
+    // (attributes, xattrs): a directory holding local state states it again.
+    if (n->dirty || (force && n->kept)) {
       CommitPlan::Op op;
       op.op.kind = ChangeOp::Kind::kMkdir;
       op.op.path = path;
       op.op.entry = EntryFor(n);
-      op.op.set_xattrs = n->xattrs_changed && n->entry != nullptr;
+      op.op.set_xattrs = (n->xattrs_changed || force) && n->entry != nullptr;
       op.node = n->ino;
       plan->ops.push_back(std::move(op));
       mark_node();
@@ -1644,8 +1676,13 @@ void View::EmitNode(Node* dir, const std::string& name, const Child& child, cons
     return;
   }
   if (!(binding || n->dirty || (force && n->kept))) return;
-  if (n->type == NodeType::kFile && n->upper == nullptr && n->at_origin && !binding &&
-      n->entry == nullptr) {
+  // A node at its base entry whose entry was never loaded: its content is
+  // known only from the base tree. Under `force` that tree is what the
+  // ancestor re-publishes, so the node is there already (a Put from the
+  // node would publish it without content); a metadata change is a SetAttr.
+  const bool unloaded = n->at_origin && n->upper == nullptr && n->entry == nullptr;
+  if (unloaded && !child.pending && !n->dirty) return;
+  if (unloaded && !child.pending) {
     CommitPlan::Op op;
     op.op.kind = ChangeOp::Kind::kSetAttr;
     op.op.path = path;
@@ -1704,21 +1741,44 @@ Result<CommitPlan> View::PlanCommit(bool final) {
     if (emitted.count(d->ino) != 0) continue;
     EmitDir(d, path, false, &plan, &emitted);
   }
+  // From here until FinishCommit the head may come to hold every name this
+  // plan publishes, whatever the mount does to the name meanwhile.
+  for (const CommitPlan::ChildMark& m : plan.children) {
+    if (m.node == 0) continue;
+    Node* d = Get(m.dir);
+    if (d == nullptr || !d->is_dir()) continue;
+    auto it = d->dir->children.find(m.name);
+    if (it != d->dir->children.end()) it->second.in_commit = true;
+  }
   return plan;
 }
 
 Status View::FinishCommit(const CommitPlan& plan, bool landed, const std::set<Ino>& deferred) {
   Lock lock(mu_);
-  if (!landed) return Status::Ok();
   for (const CommitPlan::ChildMark& m : plan.children) {
-    if (m.node != 0 && deferred.count(m.node) != 0) continue;
     Node* d = Get(m.dir);
     if (d == nullptr || !d->is_dir()) continue;
     auto it = d->dir->children.find(m.name);
-    if (it == d->dir->children.end() || it->second.seq != m.seq) continue;
-    it->second.pending = false;
-    it->second.replaced = true;
+    if (it == d->dir->children.end()) continue;
+    Child& c = it->second;
+    c.in_commit = false;
+    const bool published = landed && (m.node == 0 || deferred.count(m.node) == 0);
+    if (!published) {
+      // A whiteout left only because this commit might publish the name.
+      if (c.node == nullptr && c.pending && !c.replaced) d->dir->children.erase(it);
+      continue;
+    }
+    if (c.seq == m.seq) {
+      c.pending = false;
+      c.replaced = true;
+    } else if (m.node != 0) {
+      // Changed while the commit ran: still pending, and the head now holds
+      // what the commit published here, which the next commit must replace
+      // or delete.
+      c.replaced = true;
+    }
   }
+  if (!landed) return Status::Ok();
   for (const CommitPlan::NodeMark& m : plan.nodes) {
     if (deferred.count(m.node) != 0) continue;
     Node* n = Get(m.node);
@@ -1793,6 +1853,7 @@ void View::DetachName(Node* dir, const std::string& name, Invalidations* inv) {
     auto l = links_.find(n->link_id);
     if (l != links_.end() && l->second == n) links_.erase(l);
     n->at_origin = false;
+    n->stale = true;
   }
   MaybeDrop(n);
 }

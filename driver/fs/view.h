@@ -302,6 +302,8 @@ class View {
 
   Status CheckName(const std::string& name) const;
   Status CheckWritable() const;
+  // ESTALE for a node a reload detached (Node::stale).
+  Status CheckLive(const Node* n) const;
   Status CheckAccess(const Node* n, const Cred& cred, int mask) const;
   Status CheckCreate(Lock& lock, Node* dir, const std::string& name, const Cred& cred,
                      Node** existing);

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "driver/core/names.h"
 #include "driver/fs/mount_server.h"
@@ -53,10 +54,10 @@ class ViewTest : public ::testing::Test {
   std::string Store() const { return (dir_ / "store").string(); }
   std::string State() const { return (dir_ / "state").string(); }
 
-  MountServer& Server(bool read_only = false) {
+  MountServer& Server(bool read_only = false, const std::string& volume = "v") {
     MountOptions o;
     o.store = Store();
-    o.volume = "v";
+    o.volume = volume;
     o.mountpoint = "/unused";
     o.state_dir = State();
     o.commit_interval = std::chrono::milliseconds(0);
@@ -712,6 +713,259 @@ TEST_F(ViewTest, DeferredFileStaysPendingAndJournaled) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->deferred, 0u);
   EXPECT_EQ(HeadFile("/open"), "partial");
+}
+
+// Changes made while a commit runs (after it was planned, before it lands)
+// are published by the next commit, and nothing that commit published
+// survives a change that removed it (issue 11: renames came back as copies).
+TEST_F(ViewTest, RenameWhileACommitRunsIsNotPublishedAsACopy) {
+  MountServer& s = Server();
+  View& v = s.view();
+  Create(v, kRootIno, "a", "A");
+  auto d = v.Mkdir(kRootIno, "d", 0755, Cred());
+  ASSERT_TRUE(d.ok());
+  Create(v, d->ino, "f", "F");
+  s.SetAfterPlanHookForTest([&, once = true]() mutable {
+    if (!std::exchange(once, false)) return;
+    ASSERT_TRUE(v.Rename(kRootIno, "a", kRootIno, "a2", 0, Cred()).ok());
+    ASSERT_TRUE(v.Rename(kRootIno, "d", kRootIno, "d2", 0, Cred()).ok());
+  });
+  ASSERT_TRUE(s.Commit(CommitTrigger::kBackground).ok());
+  EXPECT_EQ(HeadFile("/a"), "A");  // the commit took the state it planned
+  EXPECT_GT(v.PendingCount(), 0u);
+  ASSERT_TRUE(s.Commit(CommitTrigger::kBackground).ok());
+  EXPECT_FALSE(HeadEntry("/a"));
+  EXPECT_FALSE(HeadEntry("/d"));
+  EXPECT_EQ(HeadFile("/a2"), "A");
+  EXPECT_EQ(HeadFile("/d2/f"), "F");
+  EXPECT_EQ(v.PendingCount(), 0u);
+}
+
+TEST_F(ViewTest, UnlinkAndRmdirWhileACommitRunsDeleteWhatItPublished) {
+  MountServer& s = Server();
+  View& v = s.view();
+  Create(v, kRootIno, "x", "X");
+  auto d = v.Mkdir(kRootIno, "d", 0755, Cred());
+  ASSERT_TRUE(d.ok());
+  Create(v, d->ino, "f", "F");
+  s.SetAfterPlanHookForTest([&, once = true]() mutable {
+    if (!std::exchange(once, false)) return;
+    ASSERT_TRUE(v.Unlink(kRootIno, "x", Cred()).ok());
+    ASSERT_TRUE(v.Unlink(d->ino, "f", Cred()).ok());
+    ASSERT_TRUE(v.Rmdir(kRootIno, "d", Cred()).ok());
+  });
+  ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+  EXPECT_EQ(HeadFile("/x"), "X");
+  ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+  EXPECT_FALSE(HeadEntry("/x"));
+  EXPECT_FALSE(HeadEntry("/d"));
+  EXPECT_EQ(v.PendingCount(), 0u);
+}
+
+// A directory moved away while a commit publishes it, and a new one made
+// at its name: the head's copy must not leak its children into the new one.
+TEST_F(ViewTest, DirectoryRecreatedWhileACommitRunsStartsEmpty) {
+  MountServer& s = Server();
+  View& v = s.view();
+  auto d = v.Mkdir(kRootIno, "d", 0755, Cred());
+  ASSERT_TRUE(d.ok());
+  Create(v, d->ino, "f", "F");
+  s.SetAfterPlanHookForTest([&, once = true]() mutable {
+    if (!std::exchange(once, false)) return;
+    ASSERT_TRUE(v.Rename(kRootIno, "d", kRootIno, "e", 0, Cred()).ok());
+    ASSERT_TRUE(v.Mkdir(kRootIno, "d", 0700, Cred()).ok());
+  });
+  ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+  ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+  auto head_d = HeadEntry("/d");
+  ASSERT_TRUE(head_d);
+  EXPECT_EQ(head_d->mode(), 0700u);
+  EXPECT_FALSE(HeadEntry("/d/f"));
+  EXPECT_EQ(HeadFile("/e/f"), "F");
+}
+
+// A commit that did not land published nothing: a name created before it
+// and removed while it ran leaves nothing to publish (no delete that could
+// remove another mount's file of that name).
+TEST_F(ViewTest, NameRemovedWhileAFailedCommitRanLeavesNothingPending) {
+  MountServer& s = Server();
+  View& v = s.view();
+  Create(v, kRootIno, "x", "X");
+  auto plan = v.PlanCommit(false);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_TRUE(v.Unlink(kRootIno, "x", Cred()).ok());
+  EXPECT_EQ(v.PendingCount(), 1u);  // a whiteout: the commit may still land
+  ASSERT_TRUE(v.FinishCommit(*plan, false, {}).ok());
+  EXPECT_EQ(v.PendingCount(), 0u);
+  // And one that landed leaves the delete pending.
+  Create(v, kRootIno, "y", "Y");
+  plan = v.PlanCommit(false);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_TRUE(v.Unlink(kRootIno, "y", Cred()).ok());
+  ASSERT_TRUE(v.FinishCommit(*plan, true, {}).ok());
+  EXPECT_EQ(v.PendingCount(), 1u);
+}
+
+// Found by the stress test (seed 1, one worker): a directory's xattrs and
+// mode, committed, were lost when a commit re-published a moved ancestor
+// from the mount's base tree. Every placement of commits and reloads.
+TEST_F(ViewTest, CommittedStateOfADirectorySurvivesAMoveOfItsParent) {
+  for (int mask = 0; mask < 32; ++mask) {
+    SCOPED_TRACE(mask);
+    const std::string vol = "x" + std::to_string(mask);
+    ASSERT_TRUE(engine_->CreateVolume("main", vol, volume::CreateVolumeOptions()).ok());
+    MountServer& s = Server(false, vol);
+    View& v = s.view();
+    auto step = [&](int bit) {
+      if (mask & (1 << bit)) {
+        ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+        auto r = s.Reload();
+        ASSERT_TRUE(r.ok());
+      } else {
+        ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+      }
+    };
+    ASSERT_TRUE(v.Mkdir(kRootIno, "a", 0755, Cred()).ok());
+    auto b = v.Mkdir(kRootIno, "b", 0755, Cred());
+    ASSERT_TRUE(b.ok());
+    auto d = v.Mkdir(b->ino, "a", 0700, Cred());
+    ASSERT_TRUE(d.ok());
+    step(0);
+    Ino bi = Find(v, kRootIno, "b");
+    Ino di = Find(v, bi, "a");
+    ASSERT_TRUE(v.SetXattr(di, "user.k1", "value", 0, Cred()).ok());
+    SetAttrIn chmod;
+    chmod.mode = 0750;
+    ASSERT_TRUE(v.SetAttr(di, chmod, Cred()).ok());
+    step(1);
+    step(2);
+    Ino ai = Find(v, kRootIno, "a");
+    ASSERT_TRUE(v.Rename(kRootIno, "b", ai, "b", 0, Cred()).ok());
+    step(3);
+    step(4);
+    Ino bi2 = Find(v, ai, "b");
+    Ino di2 = Find(v, bi2, "a");
+    auto x = v.GetXattr(di2, "user.k1", Cred());
+    EXPECT_TRUE(x.ok() && *x == "value") << x.status().ToString();
+    EXPECT_EQ(v.GetAttr(di2)->attr.mode, 0750u);
+    auto vr = engine_->GetVolume("main", vol);
+    auto snap = engine_->Head(*vr);
+    auto e = engine_->Lookup(*snap, {"a", "b", "a"});
+    ASSERT_TRUE(e.ok() && e->has_value());
+    EXPECT_EQ((*e)->xattrs_size(), 1);
+    EXPECT_EQ((*e)->mode(), 0750u);
+  }
+}
+
+// Found by the stress test (seed 22, one worker): files of a moved
+// directory that the mount never opened were published without content
+// (a Put from a node whose entry was never loaded), and a chmod of one
+// of them took its content too.
+TEST_F(ViewTest, MovedDirectoryKeepsTheContentOfFilesNeverOpened) {
+  Seed({{"b/c/a", "never opened"}, {"b/c/m", "chmod only"}});
+  MountServer& s = Server();
+  View& v = s.view();
+  const Ino b = Find(v, kRootIno, "b");
+  const Ino c = Find(v, b, "c");
+  ASSERT_NE(Find(v, c, "a"), 0u);  // looked up, not opened
+  SetAttrIn chmod;
+  chmod.mode = 0600;
+  ASSERT_TRUE(v.SetAttr(Find(v, c, "m"), chmod, Cred()).ok());
+  auto dst = v.Mkdir(kRootIno, "c", 0755, Cred());
+  ASSERT_TRUE(dst.ok());
+  ASSERT_TRUE(v.Rename(b, "c", dst->ino, "a", 0, Cred()).ok());
+  ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+  EXPECT_EQ(HeadFile("/c/a/a"), "never opened");
+  EXPECT_EQ(HeadFile("/c/a/m"), "chmod only");
+  auto m = HeadEntry("/c/a/m");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->mode(), 0600u);
+  EXPECT_FALSE(HeadEntry("/b/c"));
+}
+
+// Found by the stress test (seed 32, one worker): an open with O_TRUNC of a
+// base file with xattrs gave it content but not its entry, and the commit
+// published the file without its xattrs. Every placement of reloads.
+TEST_F(ViewTest, TruncatingOpenOfACommittedFileKeepsItsXattrs) {
+  for (int mask = 0; mask < 64; ++mask) {
+    SCOPED_TRACE(mask);
+    const std::string vol = "x" + std::to_string(mask);
+    ASSERT_TRUE(engine_->CreateVolume("main", vol, volume::CreateVolumeOptions()).ok());
+    MountServer& s = Server(false, vol);
+    View& v = s.view();
+    auto step = [&](int bit) {
+      ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+      if (mask & (1 << bit)) {
+        ASSERT_TRUE(s.Reload().ok());
+      }
+    };
+    auto c = v.Mkdir(kRootIno, "c", 0755, Cred());
+    Create(v, c->ino, "a", "aaaa");
+    Create(v, c->ino, "c", "cccc");
+    step(0);
+    Ino ci = Find(v, kRootIno, "c");
+    Ino fa = Find(v, ci, "a");
+    ASSERT_TRUE(v.SetXattr(fa, "user.k2", "value", 0, Cred()).ok());
+    step(1);
+    ASSERT_TRUE(v.Rename(ci, "a", ci, "c", 0, Cred()).ok());
+    step(2);
+    auto r = v.Create(ci, "c", 0600, O_WRONLY | O_CREAT | O_TRUNC, Cred());
+    ASSERT_TRUE(r.ok());
+    Write(v, r->second.handle, "new content");
+    v.Release(r->second.handle);
+    step(3);
+    step(4);
+    step(5);
+    Ino f2 = Find(v, ci, "c");
+    auto x = v.GetXattr(f2, "user.k2", Cred());
+    EXPECT_TRUE(x.ok() && *x == "value") << x.status().ToString();
+    auto vr = engine_->GetVolume("main", vol);
+    auto snap = engine_->Head(*vr);
+    auto e = engine_->Lookup(*snap, {"c", "c"});
+    ASSERT_TRUE(e.ok() && e->has_value());
+    EXPECT_EQ((*e)->xattrs_size(), 1);
+  }
+}
+
+// Found by the stress test (seed 22, one worker): renaming the only name of
+// a hard-linked file the mount had looked up unregistered its link group,
+// and its other name, looked up later, became a second inode.
+TEST_F(ViewTest, RenamedHardLinkStaysOneInode) {
+  for (int mask = 0; mask < 64; ++mask) {
+    SCOPED_TRACE(mask);
+    const std::string vol = "x" + std::to_string(mask);
+    ASSERT_TRUE(engine_->CreateVolume("main", vol, volume::CreateVolumeOptions()).ok());
+    MountServer& s = Server(false, vol);
+    View& v = s.view();
+    auto step = [&](int bit) {
+      ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+      if (mask & (1 << bit)) {
+        ASSERT_TRUE(s.Reload().ok());
+      }
+    };
+    auto b = v.Mkdir(kRootIno, "b", 0755, Cred());
+    auto bc = v.Mkdir(b->ino, "c", 0755, Cred());
+    ASSERT_TRUE(v.Mknod(bc->ino, "b", S_IFSOCK | 0644, 0, Cred()).ok());
+    step(0);
+    Ino bi = Find(v, kRootIno, "b");
+    Ino bci = Find(v, bi, "c");
+    Ino sock = Find(v, bci, "b");
+    ASSERT_TRUE(v.Link(sock, bi, "b", Cred()).ok());
+    step(1);
+    auto c = v.Mkdir(kRootIno, "c", 0755, Cred());
+    step(2);
+    bi = Find(v, kRootIno, "b");
+    ASSERT_TRUE(v.Rename(bi, "c", c->ino, "a", 0, Cred()).ok());
+    step(3);
+    bi = Find(v, kRootIno, "b");
+    ASSERT_TRUE(v.Rename(bi, "b", c->ino, "c", 0, Cred()).ok());
+    step(4);
+    Ino ca = Find(v, c->ino, "a");
+    Ino x = Find(v, ca, "b");
+    Ino y = Find(v, c->ino, "c");
+    EXPECT_EQ(x, y);
+    EXPECT_EQ(v.GetAttr(x)->nlink, 2u);
+  }
 }
 
 }  // namespace
