@@ -277,7 +277,10 @@ TEST(FileReaderTest, ReadAllUnorderedCoversEveryDataByteOnceAndSkipsHoles) {
     // MakeSample's hole (700,000 .. 823,457) is never handed to the sink.
     for (size_t i = 700'000; i < 823'457; i += 997) EXPECT_FALSE(seen[i]) << i;
     EXPECT_TRUE(seen[0] && seen[s.bytes.size() - 1]);
-    EXPECT_GT(threads.size(), 1u);
+    // How many threads took part is the scheduler's choice: on a loaded
+    // 2-core machine one worker sometimes takes every chunk (it failed
+    // CI-like runs 2 times in 10), so it is not asserted.
+    EXPECT_GE(threads.size(), 1u);
   }
 }
 
