@@ -173,6 +173,13 @@ class StressTest : public MountFixture {
     return o;
   }
 
+  // A read-only mount of the volume's head, as a new container would see it.
+  std::string MountFresh(const std::string& volume, uint64_t seed) {
+    fs::MountOptions o = OptionsFor(volume, seed);
+    o.read_only = true;
+    return MountAt("f" + std::to_string(seed), o);
+  }
+
   static std::string MakeModel(const std::string& path, const std::vector<std::string>& dirs) {
     std::error_code ec;
     stdfs::remove_all(path, ec);
@@ -394,9 +401,7 @@ TEST_F(StressTest, DISABLED_OneMountShowsWhatItCommits) {
     ExpectSameTree(seed, "after commit and reload, the mount differs from the model",
                    model_attached, Snapshot(g.mount, Compared()));
     ExpectDirLinkRule(seed, g.mount);
-    fs::MountOptions fresh_options = OptionsFor(vol, seed);
-    fresh_options.read_only = true;
-    const std::string fresh = MountAt("f" + std::to_string(seed), fresh_options);
+    const std::string fresh = MountFresh(vol, seed);
     ExpectSameTree(seed, "a fresh mount of the head differs from the model", model_attached,
                    Snapshot(fresh, Compared()));
     ExpectDirLinkRule(seed, fresh);
@@ -463,9 +468,7 @@ TEST_F(StressTest, DISABLED_TwoMountsMergeEveryChange) {
                          " differs from the union of the models",
                      expected, Snapshot(groups[i].mount, Compared()));
     }
-    fs::MountOptions fresh_options = OptionsFor(vol, seed);
-    fresh_options.read_only = true;
-    const std::string fresh = MountAt("f" + std::to_string(seed), fresh_options);
+    const std::string fresh = MountFresh(vol, seed);
     ExpectSameTree(seed, "a fresh mount differs from the union of the models", expected,
                    Snapshot(fresh, Compared()));
     for (const Group& g : groups) Unmount(g.mount);
@@ -512,9 +515,7 @@ TEST_F(StressTest, DISABLED_RecoveryAfterAKillKeepsEveryAcknowledgedChange) {
     for (const fs::RecoveredMount& m : report->mounts) {
       EXPECT_TRUE(m.committed) << "seed " << seed << ": " << m.error;
     }
-    fs::MountOptions fresh_options = OptionsFor(vol, seed);
-    fresh_options.read_only = true;
-    const std::string fresh = MountAt("f" + std::to_string(seed), fresh_options);
+    const std::string fresh = MountFresh(vol, seed);
     const TreeSnapshot recovered = Snapshot(fresh, Compared());
     // Candidates: the model (the operation in flight did nothing), then
     // each prefix of that operation's calls.

@@ -326,14 +326,17 @@ Status View::CheckLive(const Node* n) const {
   return Status::Ok();
 }
 
+Status View::CheckReachable(const Node* n, std::string_view what) const {
+  if (n->ino == kRootIno || n->names() > 0) return Status::Ok();
+  RETURN_IF_ERROR(CheckLive(n));
+  return PosixError(ENOENT, std::string(what) + " was removed");
+}
+
 Status View::CheckCreate(Lock& lock, Node* dir, const std::string& name, const Cred& cred,
                          Node** existing) {
   RETURN_IF_ERROR(CheckWritable());
   RETURN_IF_ERROR(CheckName(name));
-  if (dir->ino != kRootIno && dir->parent == nullptr) {
-    if (dir->stale) return PosixError(ESTALE, "directory replaced by a reload");
-    return PosixError(ENOENT, "directory was removed");
-  }
+  RETURN_IF_ERROR(CheckReachable(dir, "directory"));
   RETURN_IF_ERROR(CheckAccess(dir, cred, kMayExec));
   ASSIGN_OR_RETURN(*existing, Resolve(lock, dir, name));
   if (*existing != nullptr) return Status::Ok();
@@ -880,10 +883,7 @@ Result<EntryOut> View::Link(Ino ino, Ino new_parent, const std::string& new_name
     RETURN_IF_ERROR(CheckCreate(lock, dir, new_name, cred, &existing));
     if (existing != nullptr) return PosixError(EEXIST, "'" + new_name + "' exists");
     RETURN_IF_ERROR(CheckInodeRoom(1));
-    if (n->names() == 0) {
-      if (n->stale) return PosixError(ESTALE, "file replaced by a reload");
-      return PosixError(ENOENT, "the file was removed");
-    }
+    RETURN_IF_ERROR(CheckReachable(n, "file"));
     if (n->entry == nullptr) {
       RETURN_IF_ERROR(EnsureEntry(lock, n));
       continue;  // the lock was released: check again
@@ -994,10 +994,7 @@ Status View::Rename(Ino parent, const std::string& name, Ino new_parent,
   RETURN_IF_ERROR(CheckName(new_name));
   RETURN_IF_ERROR(CheckAccess(d1, cred, kMayExec));
   RETURN_IF_ERROR(CheckAccess(d2, cred, kMayExec));
-  if (d2->ino != kRootIno && d2->parent == nullptr) {
-    if (d2->stale) return PosixError(ESTALE, "target directory replaced by a reload");
-    return PosixError(ENOENT, "target directory was removed");
-  }
+  RETURN_IF_ERROR(CheckReachable(d2, "target directory"));
   Node* src = nullptr;
   Node* dst = nullptr;
   std::optional<Pin> src_pin, dst_pin;

@@ -37,6 +37,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -304,6 +305,9 @@ class View {
   Status CheckWritable() const;
   // ESTALE for a node a reload detached (Node::stale).
   Status CheckLive(const Node* n) const;
+  // `n` still has a name: ESTALE if a reload detached it, ENOENT if it was
+  // removed (`what` names it in the message).
+  Status CheckReachable(const Node* n, std::string_view what) const;
   Status CheckAccess(const Node* n, const Cred& cred, int mask) const;
   Status CheckCreate(Lock& lock, Node* dir, const std::string& name, const Cred& cred,
                      Node** existing);
