@@ -66,13 +66,16 @@ class Gen {
     return 8000 + Below(120000);
   }
 
-  Op::Kind Kind() {
+  Op::Kind Kind(const NamePool& pool) {
+    auto weight = [&](const Weighted& w) {
+      return w.kind == Op::Kind::kLink && !pool.hard_links ? 0 : w.weight;
+    };
     int total = 0;
-    for (const Weighted& w : kMix) total += w.weight;
+    for (const Weighted& w : kMix) total += weight(w);
     int pick = static_cast<int>(Below(static_cast<uint64_t>(total)));
     for (const Weighted& w : kMix) {
-      if (pick < w.weight) return w.kind;
-      pick -= w.weight;
+      if (pick < weight(w)) return w.kind;
+      pick -= weight(w);
     }
     return Op::Kind::kCreate;
   }
@@ -88,7 +91,7 @@ int Errno(int rc) { return rc < 0 ? errno : 0; }
 Op MakeOp(uint64_t seed, int worker, int step, const NamePool& pool) {
   Gen g(seed, worker, step);
   Op op;
-  op.kind = g.Kind();
+  op.kind = g.Kind(pool);
   op.path = g.Path(pool);
   static const uint32_t kModes[] = {0644, 0600, 0755, 0700, 0777, 0640, 02755, 01777};
   switch (op.kind) {

@@ -26,6 +26,10 @@ struct NamePool {
   std::string prefix;
   int names = 3;      // names per directory level: <prefix>a, <prefix>b, ...
   int max_depth = 3;  // path components below a base
+  // Whether link(2) is in the mix (docs/mount.md "Known gaps": a mount
+  // that changes a hard-linked file through some of its names does not
+  // publish the change at names it never looked up).
+  bool hard_links = true;
 };
 
 struct Op {

@@ -369,6 +369,9 @@ class StressTest : public MountFixture {
     EXPECT_TRUE(s.ok()) << s.ToString();
   }
 
+  // Whether the workload makes hard links (SNAPVOL_STRESS_LINKS=0: not).
+  static bool HardLinks() { return EnvNumber("SNAPVOL_STRESS_LINKS", 1) != 0; }
+
   // 0..n-1, or as many as SNAPVOL_STRESS_WORKERS says.
   static std::vector<int> Workers(int n) {
     std::vector<int> w(EnvNumber("SNAPVOL_STRESS_WORKERS", static_cast<uint64_t>(n)));
@@ -390,6 +393,7 @@ TEST_F(StressTest, DISABLED_OneMountShowsWhatItCommits) {
     g.mount = MountAt("m" + std::to_string(seed), OptionsFor(vol, seed));
     g.model = MakeModel(dir() + "/model" + std::to_string(seed), {});
     g.workers = Workers(4);
+    g.pool.hard_links = HardLinks();
     Run(seed, {g});
     Tally();
     if (ChildFailed(seed)) return;

@@ -1674,11 +1674,13 @@ void View::EmitNode(Node* dir, const std::string& name, const Child& child, cons
   }
   if (!(binding || n->dirty || (force && n->kept))) return;
   // A node at its base entry whose entry was never loaded: its content is
-  // known only from the base tree. Under `force` that tree is what the
-  // ancestor re-publishes, so the node is there already (a Put from the
-  // node would publish it without content); a metadata change is a SetAttr.
+  // known only from the base tree, so it is published as a SetAttr of its
+  // attributes (a Put from the node would carry no content). Under `force`
+  // the ancestor re-publishes that base tree: an untouched node is in it
+  // already, but one whose attributes this mount changed (kept), even if
+  // an earlier commit took the change, must state them again.
   const bool unloaded = n->at_origin && n->upper == nullptr && n->entry == nullptr;
-  if (unloaded && !child.pending && !n->dirty) return;
+  if (unloaded && !child.pending && !n->dirty && !n->kept) return;
   if (unloaded && !child.pending) {
     CommitPlan::Op op;
     op.op.kind = ChangeOp::Kind::kSetAttr;

@@ -989,5 +989,26 @@ TEST_F(ViewTest, NodeReplacedByAReloadIsStaleNotMissing) {
   EXPECT_EQ(HeadFile("/d"), "now a file");
 }
 
+// Found by the stress test (seed 69, no hard links): a chmod committed on
+// its own, then an ancestor moved before any reload: the move re-published
+// the base tree and took the mode back.
+TEST_F(ViewTest, MovedDirectoryKeepsACommittedChmodBelowIt) {
+  Seed({{"a/c/f", "x"}});
+  MountServer& s = Server();
+  View& v = s.view();
+  const Ino a = Find(v, kRootIno, "a");
+  const Ino f = Find(v, Find(v, a, "c"), "f");
+  SetAttrIn chmod;
+  chmod.mode = 0755;
+  ASSERT_TRUE(v.SetAttr(f, chmod, Cred()).ok());
+  ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+  ASSERT_TRUE(v.Rename(kRootIno, "a", kRootIno, "z", 0, Cred()).ok());
+  ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+  auto e = HeadEntry("/z/c/f");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->mode(), 0755u);
+  EXPECT_EQ(HeadFile("/z/c/f"), "x");
+}
+
 }  // namespace
 }  // namespace snapvol::fs
