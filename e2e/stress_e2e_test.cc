@@ -42,13 +42,25 @@
 #include <thread>
 
 #include "e2e/mount_fixture.h"
-#include "e2e/random_ops.h"
-#include "e2e/tree_snapshot.h"
+#include "tests/testing/random_ops.h"
+#include "tests/testing/tree_snapshot.h"
 
 namespace snapvol::e2e {
 namespace {
 
 namespace stdfs = std::filesystem;
+using testing::Describe;
+using testing::Diff;
+using testing::MakeOp;
+using testing::NamePool;
+using testing::Op;
+using testing::OpOutcome;
+using testing::RunOp;
+using testing::Snapshot;
+using testing::SnapshotOptions;
+using testing::StepsOf;
+using testing::TreeSnapshot;
+using testing::Union;
 
 uint64_t EnvNumber(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
@@ -278,7 +290,10 @@ class StressTest : public MountFixture {
       }
       const std::string& mp = mounts[rng() % mounts.size()];
       int rc = 0;
-      switch (rng() % 4) {
+      const int began = shared_->logged.load();
+      const uint64_t action = rng() % 4;
+      static const char* const kActions[] = {"commit", "sync", "reload", "reload"};
+      switch (action) {
         case 0:
           rc = ::setxattr(mp.c_str(), fs::kXattrCommit, "1", 1, 0);
           ++shared_->commits;
@@ -299,7 +314,8 @@ class StressTest : public MountFixture {
       if (const char* trace = std::getenv("SNAPVOL_STRESS_TRACE")) {
         const std::string file = std::string(trace) + "." + std::to_string(seed);
         if (FILE* f = std::fopen(file.c_str(), "a")) {
-          std::fprintf(f, "-- control %s done at op %d\n", mp.c_str(), shared_->logged.load());
+          std::fprintf(f, "-- %s of %s from op %d to op %d: %s\n", kActions[action], mp.c_str(),
+                       began, shared_->logged.load(), rc == 0 ? "ok" : std::strerror(errno));
           std::fclose(f);
         }
       }

@@ -251,6 +251,7 @@ Status View::EnsureUpper(Lock& lock, Node* n, bool empty, uint64_t limit) {
   if (empty) {
     ASSIGN_OR_RETURN(n->upper, UpperFile::Create(path, id));
     n->upper->EnableStreaming(objects_);
+    n->journaled_gen = 0;  // as below
     return Status::Ok();
   }
   Pin pin(this, n);
@@ -282,6 +283,11 @@ Status View::EnsureUpper(Lock& lock, Node* n, bool empty, uint64_t limit) {
     return Status::Ok();
   }
   n->upper = std::move(*upper);
+  // A PUT journaled before (e.g. by a setxattr) carries the base content,
+  // not this upper file: the next write must journal one that names it, or
+  // recovery replays the content from before the write (found by
+  // view_random_test, seed 861).
+  n->journaled_gen = 0;
   return Status::Ok();
 }
 
@@ -401,7 +407,13 @@ void View::Bind(Node* dir, const std::string& name, Node* n) {
   // still find this node.
   if (n->link_id != 0) links_.try_emplace(n->link_id, n);
   n->stale = false;
-  MarkKept(n);
+  // Not MarkKept(n): it stops at a node already kept, and a kept node
+  // moved here (rename) must make its new ancestors kept, or a commit that
+  // re-publishes one of them from its base tree skips it (found by
+  // view_random_test, seed 94: a committed file vanished with its parent's
+  // rename).
+  n->kept = true;
+  MarkKept(dir);
   NotePendingDir(dir);
 }
 

@@ -1,4 +1,4 @@
-#include "e2e/tree_snapshot.h"
+#include "tests/testing/tree_snapshot.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 
 #include "driver/core/hash.h"
 
-namespace snapvol::e2e {
+namespace snapvol::testing {
 namespace {
 
 char TypeOf(mode_t m) {
@@ -226,4 +226,4 @@ TreeSnapshot Union(const TreeSnapshot& a, const TreeSnapshot& b) {
   return out;
 }
 
-}  // namespace snapvol::e2e
+}  // namespace snapvol::testing

@@ -1,4 +1,4 @@
-#include "e2e/random_ops.h"
+#include "tests/testing/random_ops.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <random>
 #include <sstream>
 
-namespace snapvol::e2e {
+namespace snapvol::testing {
 namespace {
 
 struct Weighted {
@@ -304,4 +304,4 @@ std::string Describe(const Op& op) {
   return s.str();
 }
 
-}  // namespace snapvol::e2e
+}  // namespace snapvol::testing

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace snapvol::e2e {
+namespace snapvol::testing {
 
 struct NamePool {
   // Directories every path starts in ("" = the root). Never created,
@@ -81,4 +81,4 @@ int StepsOf(const Op& op);
 // One line: "rename a/b -> c" and so on, with sizes, offsets and modes.
 std::string Describe(const Op& op);
 
-}  // namespace snapvol::e2e
+}  // namespace snapvol::testing

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace snapvol::e2e {
+namespace snapvol::testing {
 
 struct TreeEntry {
   char type = '?';  // f d l p s c b
@@ -53,4 +53,4 @@ std::vector<std::string> Diff(const TreeSnapshot& expected, const TreeSnapshot& 
 // (whose attributes must agree): the tree two mounts' commits should make.
 TreeSnapshot Union(const TreeSnapshot& a, const TreeSnapshot& b);
 
-}  // namespace snapvol::e2e
+}  // namespace snapvol::testing
