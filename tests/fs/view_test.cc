@@ -977,6 +977,13 @@ TEST_F(ViewTest, NodeReplacedByAReloadIsStaleNotMissing) {
   EXPECT_EQ(v.Unlink(d, "x", Cred()).sys_errno(), ESTALE);
   EXPECT_EQ(v.Rename(d, "x", kRootIno, "moved", 0, Cred()).sys_errno(), ESTALE);
   EXPECT_EQ(v.Rename(kRootIno, "f", d, "f", 0, Cred()).sys_errno(), ESTALE);
+  // New opens, lookups and stats through the old nodes too (a write to the
+  // old node would be lost with it).
+  EXPECT_EQ(v.Open(f, O_WRONLY, Cred()).status().sys_errno(), ESTALE);
+  EXPECT_EQ(v.Open(f, O_RDONLY, Cred()).status().sys_errno(), ESTALE);
+  EXPECT_EQ(v.Lookup(d, "x", Cred()).status().sys_errno(), ESTALE);
+  EXPECT_EQ(v.OpenDir(d, Cred()).status().sys_errno(), ESTALE);
+  EXPECT_EQ(v.GetAttr(f).status().sys_errno(), ESTALE);
   // What this mount removed itself stays ENOENT.
   EXPECT_EQ(v.Link(gone, kRootIno, "g", Cred()).status().sys_errno(), ENOENT);
   // The names themselves lead to the new nodes.
