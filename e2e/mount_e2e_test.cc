@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "driver/fs/fuse_connection.h"
 #include "e2e/mount_fixture.h"
 
 namespace snapvol::e2e {
@@ -609,6 +611,35 @@ TEST_F(MountTest, ServerRunsWithMallocTunables) {
 
 // S8: creating past the volume's inode limit fails with ENOSPC; statfs
 // reports the limit.
+// A server that cannot answer (stopped here; killed in the middle of a
+// reload's invalidations in the wild, stress test) leaves processes waiting
+// in the kernel for good; aborting the connection releases them with
+// ECONNABORTED without touching the mount.
+TEST_F(MountTest, AbortingTheConnectionReleasesProcessesWaitingOnADeadServer) {
+  const std::string mp = MountAt("a");
+  const int server = ServerPid(mp);
+  ASSERT_GT(server, 0);
+  ASSERT_EQ(::kill(server, SIGSTOP), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    struct stat st;
+    const int rc = ::stat((mp + "/never-looked-up").c_str(), &st);
+    _exit(rc != 0 && (errno == ECONNABORTED || errno == ENOTCONN) ? 0 : 1);
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  int status = 0;
+  EXPECT_EQ(::waitpid(child, &status, WNOHANG), 0) << "the stat did not wait for the server";
+  ASSERT_TRUE(fs::AbortFuseConnection(mp).ok());
+  for (int i = 0; i < 500 && ::waitpid(child, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ::kill(server, SIGKILL);
+  ::kill(server, SIGCONT);
+  // Another mount, or a plain directory, is refused.
+  EXPECT_FALSE(fs::AbortFuseConnection(dir()).ok());
+}
+
 class InodeLimitTest : public MountFixture {
  protected:
   void SetUp() override {

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "driver/core/names.h"
+#include "driver/fs/fuse_connection.h"
 #include "driver/volume/file_reader.h"
 
 namespace snapvol::e2e {
@@ -253,6 +254,10 @@ void MountFixture::KillServer(const std::string& mountpoint, int sig) {
   int pid = ServerPid(mountpoint);
   ASSERT_GT(pid, 0);
   ASSERT_EQ(::kill(pid, sig), 0);
+  if (sig == SIGKILL) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (void)fs::AbortFuseConnection(mountpoint);  // see fuse_connection.h
+  }
   for (int i = 0; i < 1500 && Alive(pid); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -19,6 +19,7 @@
 
 #include "driver/cli/format.h"
 #include "driver/fs/control_json.h"
+#include "driver/fs/fuse_connection.h"
 #include "driver/fs/mount.h"
 
 extern char** environ;
@@ -56,6 +57,8 @@ std::string Plural(uint64_t n, const char* one, const char* many) {
 // it is unmounted; lazily, because nothing can be flushed through it.
 Status DetachDeadMount(const std::string& mountpoint) {
   if (::geteuid() == 0) {
+    // Requests still waiting on the dead server fail now (fuse_connection.h).
+    (void)fs::AbortFuseConnection(mountpoint);
     if (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) return Status::Ok();
     return Status::FromErrno(errno, "unmounting " + Quoted(mountpoint));
   }

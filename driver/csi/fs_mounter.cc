@@ -18,6 +18,7 @@
 
 #include "driver/csi/log.h"
 #include "driver/fs/control_json.h"
+#include "driver/fs/fuse_connection.h"
 #include "driver/fs/mount.h"
 #include "driver/fs/state_layout.h"
 
@@ -258,6 +259,8 @@ Status FsMounter::Unmount(const std::string& target) {
     // A server that died leaves a dead FUSE mount ("transport endpoint is
     // not connected"): detach it.
     LOG_CSI(kWarning) << "unmount " << target << ": " << st.ToString() << "; detaching";
+    // Requests still waiting on the dead server fail now (fuse_connection.h).
+    (void)fs::AbortFuseConnection(target);
     if (::umount2(target.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
       return Status::FromErrno(errno, "detach mount at " + target);
     }
