@@ -1,5 +1,6 @@
 // RandomOps: the random file-system operations of the stress tests
-// (stress_e2e_test.cc). An operation is a pure function of (seed, worker,
+// (e2e/stress_e2e_test.cc through a mount, tests/fs/view_random_test.cc on
+// a View). An operation is a pure function of (seed, worker,
 // step): made once, it runs the same system calls with the same bytes
 // against any root — a snapvol mount, or a plain directory that serves as
 // the model of what the mount must show.
