@@ -515,7 +515,7 @@ TEST_F(StressTest, TwoMountsMergeEveryChange) {
 }
 
 // DISABLED_ in ctest for now (run it with --gtest_also_run_disabled_tests):
-// it passed 1,100 seeds on this machine but failed once (seed 21, killed
+// it passed about 1,900 seeds on this machine but failed once (seed 21, killed
 // after 42 ms: the recovered head was no state the mount showed; not
 // reproduced since), and a test that fails at random keeps main from
 // landing.
