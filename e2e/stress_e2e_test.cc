@@ -42,6 +42,7 @@
 
 #include "driver/fs/fuse_connection.h"
 #include "e2e/mount_fixture.h"
+#include "tests/testing/env_number.h"
 #include "tests/testing/random_ops.h"
 #include "tests/testing/tree_snapshot.h"
 
@@ -51,6 +52,7 @@ namespace {
 namespace stdfs = std::filesystem;
 using testing::Describe;
 using testing::Diff;
+using testing::EnvNumber;
 using testing::MakeOp;
 using testing::NamePool;
 using testing::Op;
@@ -61,11 +63,6 @@ using testing::SnapshotOptions;
 using testing::StepsOf;
 using testing::TreeSnapshot;
 using testing::Union;
-
-uint64_t EnvNumber(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
-}
 
 // The seeds a test runs: `share` of SNAPVOL_STRESS_SEEDS, or the one seed.
 std::vector<uint64_t> Seeds(double share) {
@@ -396,6 +393,17 @@ class StressTest : public MountFixture {
     EXPECT_TRUE(s.ok()) << s.ToString();
   }
 
+  // A mount of `volume`, its model and four workers (or
+  // SNAPVOL_STRESS_WORKERS) on the whole tree.
+  Group OneMountGroup(const std::string& volume, uint64_t seed) {
+    Group g;
+    g.mount = MountAt("m" + std::to_string(seed), OptionsFor(volume, seed));
+    g.model = MakeModel(dir() + "/model" + std::to_string(seed), {});
+    g.workers = Workers(4);
+    g.pool.hard_links = HardLinks();
+    return g;
+  }
+
   // Whether the workload makes hard links (SNAPVOL_STRESS_LINKS=1: it does;
   // see the top of this file).
   static bool HardLinks() { return EnvNumber("SNAPVOL_STRESS_LINKS", 0) != 0; }
@@ -417,11 +425,7 @@ class StressTest : public MountFixture {
 TEST_F(StressTest, OneMountShowsWhatItCommits) {
   for (uint64_t seed : Seeds(1.0)) {
     const std::string vol = NewVolume(seed, {});
-    Group g;
-    g.mount = MountAt("m" + std::to_string(seed), OptionsFor(vol, seed));
-    g.model = MakeModel(dir() + "/model" + std::to_string(seed), {});
-    g.workers = Workers(4);
-    g.pool.hard_links = HardLinks();
+    Group g = OneMountGroup(vol, seed);
     Run(seed, {g});
     Tally();
     if (ChildFailed(seed)) return;
@@ -528,11 +532,7 @@ TEST_F(StressTest, TwoMountsMergeEveryChange) {
 TEST_F(StressTest, DISABLED_RecoveryAfterAKillKeepsEveryAcknowledgedChange) {
   for (uint64_t seed : Seeds(0.25)) {
     const std::string vol = NewVolume(seed, {});
-    Group g;
-    g.mount = MountAt("m" + std::to_string(seed), OptionsFor(vol, seed));
-    g.model = MakeModel(dir() + "/model" + std::to_string(seed), {});
-    g.workers = Workers(4);
-    g.pool.hard_links = HardLinks();
+    Group g = OneMountGroup(vol, seed);
     std::mt19937_64 rng(seed);
     const int kill_after_ms = 20 + static_cast<int>(rng() % 400);
     const int server = ServerPid(g.mount);

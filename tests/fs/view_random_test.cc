@@ -25,6 +25,7 @@
 #include "driver/fs/posix_error.h"
 #include "driver/fs/recovery.h"
 #include "driver/fs/view.h"
+#include "tests/testing/env_number.h"
 #include "tests/testing/random_ops.h"
 #include "tests/testing/tree_snapshot.h"
 
@@ -32,6 +33,7 @@ namespace snapvol::fs {
 namespace {
 
 namespace stdfs = std::filesystem;
+using testing::EnvNumber;
 using testing::MakeOp;
 using testing::NamePool;
 using testing::Op;
@@ -39,11 +41,6 @@ using testing::RunOp;
 using testing::SnapshotOptions;
 using testing::TreeEntry;
 using testing::TreeSnapshot;
-
-uint64_t EnvNumber(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
-}
 
 constexpr mode_t kUmask = 022;
 
