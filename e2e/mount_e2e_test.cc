@@ -312,6 +312,49 @@ TEST_F(MountTest, SigkillThenRecover) {
   EXPECT_TRUE(report->mounts.empty());
 }
 
+// Names are bytes: names, symlink targets and xattr names that are not
+// UTF-8 or hold control characters survive commit, a crash and recovery,
+// and a mountpoint whose path is not UTF-8 reports its status.
+TEST_F(MountTest, NamesThatAreNotUtf8SurviveCommitAndRecovery) {
+  const std::string a = MountAt("m\xff");
+  const std::string dir = a + "/d\xff";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFile(dir + "/f\xfe\n", "first"));
+  ASSERT_EQ(::symlink("\xfe\x01target", (a + "/l\xff").c_str()), 0);
+  ASSERT_EQ(::setxattr((dir + "/f\xfe\n").c_str(), "user.\xff\x1b", "v", 1, 0), 0);
+  ASSERT_EQ(::rename((dir + "/f\xfe\n").c_str(), (dir + "/g\xfd").c_str()), 0);
+  auto st = fs::StatusOf(a);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->mountpoint, a);
+  auto c = fs::CommitMount(a);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(HeadFile("/d\xff/g\xfd"), "first");
+  // Pending at the crash: replayed from the journal by recovery.
+  ASSERT_TRUE(WriteFile(a + "/late\x80", "recovered"));
+  ASSERT_EQ(::rename((dir + "/g\xfd").c_str(), (a + "/moved\xfe").c_str()), 0);
+  KillServer(a, SIGKILL);
+  auto report = fs::Recover(store_dir(), state_dir());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->mounts.size(), 1u);
+  EXPECT_TRUE(report->mounts[0].committed) << report->mounts[0].error;
+
+  const std::string b = MountAt("b");
+  EXPECT_EQ(ReadFile(b + "/late\x80"), "recovered");
+  EXPECT_EQ(ReadFile(b + "/moved\xfe"), "first");
+  EXPECT_FALSE(Exists(b + "/d\xff/g\xfd"));
+  char buf[64] = {};
+  ASSERT_EQ(::readlink((b + "/l\xff").c_str(), buf, sizeof(buf) - 1), 8);
+  EXPECT_EQ(std::string(buf), "\xfe\x01target");
+  ASSERT_EQ(::getxattr((b + "/moved\xfe").c_str(), "user.\xff\x1b", buf, sizeof(buf)), 1);
+  EXPECT_EQ(buf[0], 'v');
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(b)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"d\xff", "late\x80", "l\xff", "moved\xfe"}));
+}
+
 // A later mount of the same store recovers a crashed one by itself.
 TEST_F(MountTest, NextMountRecovers) {
   const std::string a = MountAt("a");

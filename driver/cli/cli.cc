@@ -15,6 +15,7 @@
 #include "driver/cli/mount_commands.h"
 #include "driver/cli/volume_commands.h"
 #include "driver/core/names.h"
+#include "driver/core/text.h"
 
 namespace snapvol::cli {
 namespace {
@@ -54,7 +55,8 @@ bool ContainsNoCase(const std::string& haystack, const std::string& needle) {
 }
 
 void PrintError(const Status& st) {
-  std::string msg = st.message();
+  // Messages quote names from volumes and local directories: escaped.
+  std::string msg = core::EscapeBytes(st.message());
   if (st.Is(core::Code::kCorruption) && !ContainsNoCase(msg, "corrupt")) {
     msg += " (corrupt data in the store)";
   }

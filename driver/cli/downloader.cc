@@ -17,6 +17,7 @@
 #include "driver/cli/remote_tree.h"
 #include "driver/cli/unique_fd.h"
 #include "driver/core/names.h"
+#include "driver/core/text.h"
 #include "driver/volume/file_reader.h"
 
 namespace snapvol::cli {
@@ -336,8 +337,8 @@ Status Downloader::Write(int dirfd, const std::string& name, const std::string& 
       return Status::Ok();
     }
     default:
-      std::fprintf(stderr, "snapvol: %s: skipping '%s': cannot create a %s\n", where_.c_str(),
-                   remote.c_str(), std::string(TypeName(e.type())).c_str());
+      std::fprintf(stderr, "snapvol: %s: skipping %s: cannot create a %s\n", where_.c_str(),
+                   core::QuoteBytes(remote).c_str(), std::string(TypeName(e.type())).c_str());
       ++result_.skipped;
       return Status::Ok();
   }

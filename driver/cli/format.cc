@@ -5,6 +5,8 @@
 #include <ctime>
 
 #include "driver/core/hash.h"
+#include "driver/core/json_bytes.h"
+#include "driver/core/text.h"
 
 namespace snapvol::cli {
 
@@ -71,7 +73,12 @@ std::string_view TypeName(objects::EntryType type) {
   }
 }
 
-std::string AuthorString(const objects::Author& a) {
+std::string AuthorString(const objects::Author& author) {
+  objects::Author a = author;
+  for (std::string* f : {a.mutable_user(), a.mutable_host(), a.mutable_tool(), a.mutable_pod(),
+                         a.mutable_pod_namespace(), a.mutable_container()}) {
+    *f = core::EscapeBytes(*f);
+  }
   std::string s = a.user().empty() ? "?" : a.user();
   if (!a.host().empty()) s += "@" + a.host();
   if (!a.pod().empty()) {
@@ -90,14 +97,12 @@ std::string SummaryString(const objects::ChangeSummary& s) {
   return out;
 }
 
-std::string DumpJson(const nlohmann::json& j) {
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+std::string DumpJson(const nlohmann::json& j) { return core::DumpJsonText(j, 2); }
 
 nlohmann::json EntryJson(const objects::Entry& e, const std::string& path) {
   nlohmann::json j;
-  j["name"] = e.name();
-  j["path"] = path;
+  core::SetJsonBytes(j, "name", e.name());
+  core::SetJsonBytes(j, "path", path);
   j["type"] = std::string(TypeName(e.type()));
   j["mode"] = e.mode();
   j["uid"] = e.uid();
@@ -105,19 +110,19 @@ nlohmann::json EntryJson(const objects::Entry& e, const std::string& path) {
   j["size"] = e.type() == objects::DIRECTORY ? e.subtree_bytes() : e.size();
   j["mtime"] = Rfc3339(e.mtime_ns());
   j["mtime_ns"] = e.mtime_ns();
-  if (e.type() == objects::SYMLINK) j["target"] = e.symlink_target();
+  if (e.type() == objects::SYMLINK) core::SetJsonBytes(j, "target", e.symlink_target());
   if (e.type() == objects::DIRECTORY) j["inodes"] = e.subtree_inodes();
   return j;
 }
 
 nlohmann::json AuthorJson(const objects::Author& a) {
   nlohmann::json j = nlohmann::json::object();
-  j["user"] = a.user();
-  j["host"] = a.host();
-  j["tool"] = a.tool();
-  if (!a.pod().empty()) j["pod"] = a.pod();
-  if (!a.pod_namespace().empty()) j["pod_namespace"] = a.pod_namespace();
-  if (!a.container().empty()) j["container"] = a.container();
+  core::SetJsonBytes(j, "user", a.user());
+  core::SetJsonBytes(j, "host", a.host());
+  core::SetJsonBytes(j, "tool", a.tool());
+  if (!a.pod().empty()) core::SetJsonBytes(j, "pod", a.pod());
+  if (!a.pod_namespace().empty()) core::SetJsonBytes(j, "pod_namespace", a.pod_namespace());
+  if (!a.container().empty()) core::SetJsonBytes(j, "container", a.container());
   return j;
 }
 
@@ -139,11 +144,20 @@ nlohmann::json SnapshotJson(const volume::Snapshot& snap) {
   sum["renamed"] = c.summary().renamed();
   sum["bytes_written"] = c.summary().bytes_written();
   sum["sample"] = nlohmann::json::array();
-  for (const auto& s : c.summary().sample()) sum["sample"].push_back(s);
+  bool exact = true;
+  for (const auto& s : c.summary().sample()) {
+    sum["sample"].push_back(s);
+    exact = exact && core::IsUtf8(s);
+  }
+  if (!exact) {  // like SetBytes: the exact bytes of every line beside the shown ones
+    sum["sample_base64"] = nlohmann::json::array();
+    for (const auto& s : c.summary().sample())
+      sum["sample_base64"].push_back(core::Base64Encode(s));
+  }
   j["summary"] = sum;
   j["inodes"] = c.inodes();
   j["bytes"] = c.bytes();
-  j["message"] = c.message();
+  core::SetJsonBytes(j, "message", c.message());
   return j;
 }
 

@@ -23,6 +23,7 @@
 #include "driver/cli/remote_tree.h"
 #include "driver/cli/unique_fd.h"
 #include "driver/core/names.h"
+#include "driver/core/text.h"
 #include "driver/volume/file_writer.h"
 #include "driver/volume/inline_pack.h"
 
@@ -289,8 +290,8 @@ Status Uploader::Walk(const std::string& local_dir, const Path& remote_dir,
       item.kind = Item::Kind::kSymlink;
       item.local = std::move(target);
     } else {
-      std::fprintf(stderr, "snapvol: skipping '%s': not a regular file, directory or symlink\n",
-                   local.c_str());
+      std::fprintf(stderr, "snapvol: skipping %s: not a regular file, directory or symlink\n",
+                   core::QuoteBytes(local).c_str());
       ++plan->skipped;
       continue;
     }

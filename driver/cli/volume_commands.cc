@@ -7,6 +7,7 @@
 #include "driver/cli/format.h"
 #include "driver/cli/remote_tree.h"
 #include "driver/core/names.h"
+#include "driver/core/text.h"
 
 namespace snapvol::cli {
 
@@ -24,10 +25,12 @@ Result<Path> SplitRemote(const std::string& where, const std::string& path) {
   return p;
 }
 
+// Names and targets are bytes from the volume: escaped as `ls -b` does.
 std::string LsName(const objects::Entry& e) {
-  if (e.type() == objects::DIRECTORY) return e.name() + "/";
-  if (e.type() == objects::SYMLINK) return e.name() + " -> " + e.symlink_target();
-  return e.name();
+  const std::string name = core::EscapeBytes(e.name());
+  if (e.type() == objects::DIRECTORY) return name + "/";
+  if (e.type() == objects::SYMLINK) return name + " -> " + core::EscapeBytes(e.symlink_target());
+  return name;
 }
 
 void PrintLsLine(const objects::Entry& e) {
@@ -302,8 +305,8 @@ Status VolumeCp(Context& ctx, const std::string& name, const std::vector<std::st
   auto r = eng->Commit(vol, changes, options);
   if (!r.ok()) return Context::InContext(r.status(), where);
   for (const auto& skipped : r->skipped) {
-    std::fprintf(stderr, "snapvol: %s: '%s' vanished before the copy landed; skipped\n",
-                 where.c_str(), skipped.c_str());
+    std::fprintf(stderr, "snapvol: %s: %s vanished before the copy landed; skipped\n",
+                 where.c_str(), core::QuoteBytes(skipped).c_str());
   }
   std::printf("Copied %s to '%s' in %s.\n", Plural(srcs.size(), "item", "items").c_str(),
               dst_shown.c_str(), where.c_str());
@@ -355,7 +358,10 @@ Status VolumeLog(Context& ctx, const std::string& name, size_t limit) {
     std::printf("version %llu  %s  %s  %s\n", static_cast<unsigned long long>(s.version),
                 LocalTime(c.time_ns()).c_str(), AuthorString(c.author()).c_str(),
                 SummaryString(c.summary()).c_str());
-    for (const auto& line : c.summary().sample()) std::printf("    %s\n", line.c_str());
+    if (!c.message().empty()) std::printf("    %s\n", core::EscapeBytes(c.message()).c_str());
+    for (const auto& line : c.summary().sample()) {
+      std::printf("    %s\n", core::EscapeBytes(line).c_str());
+    }
     uint64_t changed = c.summary().added() + c.summary().modified() + c.summary().deleted() +
                        c.summary().renamed();
     if (changed > static_cast<uint64_t>(c.summary().sample_size())) {

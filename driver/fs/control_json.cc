@@ -1,6 +1,9 @@
 #include "driver/fs/control_json.h"
 
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "driver/core/json_bytes.h"
 
 namespace snapvol::fs {
 namespace {
@@ -31,6 +34,18 @@ CommitInfo CommitFrom(const json& j) {
   return c;
 }
 
+// Paths and messages are bytes (core/json_bytes.h).
+void GetBytes(const json& j, const char* key, std::string* out) {
+  if (!core::GetJsonBytes(j, key, out)) throw std::runtime_error(std::string("bad field ") + key);
+}
+
+// Paths and error messages are set after building `j` so that bytes which
+// are not UTF-8 round-trip.
+void SetPaths(json& j, const std::string& store, const std::string& mountpoint) {
+  core::SetJsonBytes(j, "store", store);
+  core::SetJsonBytes(j, "mountpoint", mountpoint);
+}
+
 template <typename T, typename Fn>
 Result<T> Parse(const std::string& text, const char* what, Fn fn) {
   try {
@@ -46,28 +61,27 @@ Result<T> Parse(const std::string& text, const char* what, Fn fn) {
 
 std::string EncodeMountInfo(const MountInfo& i) {
   json j{{"id", i.id},
-         {"store", i.store},
          {"environment", i.environment},
          {"volume", i.volume},
          {"volume_id", i.volume_id},
-         {"mountpoint", i.mountpoint},
          {"pid", i.pid},
          {"base_version", i.base_version},
          {"read_only", i.read_only},
          {"commit_interval_ms", i.commit_interval_ms},
          {"created_ns", i.created_ns}};
-  return j.dump(2) + "\n";
+  SetPaths(j, i.store, i.mountpoint);
+  return core::DumpJsonText(j, 2) + "\n";
 }
 
 Result<MountInfo> DecodeMountInfo(const std::string& text) {
   return Parse<MountInfo>(text, "mount.json", [](const json& j) {
     MountInfo i;
     Get(j, "id", &i.id);
-    Get(j, "store", &i.store);
+    GetBytes(j, "store", &i.store);
     Get(j, "environment", &i.environment);
     Get(j, "volume", &i.volume);
     Get(j, "volume_id", &i.volume_id);
-    Get(j, "mountpoint", &i.mountpoint);
+    GetBytes(j, "mountpoint", &i.mountpoint);
     Get(j, "pid", &i.pid);
     Get(j, "base_version", &i.base_version);
     Get(j, "read_only", &i.read_only);
@@ -78,11 +92,8 @@ Result<MountInfo> DecodeMountInfo(const std::string& text) {
 }
 
 std::string EncodeMountOptions(const MountOptions& o) {
-  json j{{"store", o.store},
-         {"environment", o.environment},
+  json j{{"environment", o.environment},
          {"volume", o.volume},
-         {"mountpoint", o.mountpoint},
-         {"state_dir", o.state_dir},
          {"commit_interval_ms", o.commit_interval.count()},
          {"read_only", o.read_only},
          {"version", o.version},
@@ -90,17 +101,19 @@ std::string EncodeMountOptions(const MountOptions& o) {
          {"pod", o.pod},
          {"pod_namespace", o.pod_namespace},
          {"container", o.container}};
-  return j.dump();
+  SetPaths(j, o.store, o.mountpoint);
+  core::SetJsonBytes(j, "state_dir", o.state_dir);
+  return core::DumpJsonText(j);
 }
 
 Result<MountOptions> DecodeMountOptions(const std::string& text) {
   return Parse<MountOptions>(text, "mount options", [](const json& j) {
     MountOptions o;
-    Get(j, "store", &o.store);
+    GetBytes(j, "store", &o.store);
     Get(j, "environment", &o.environment);
     Get(j, "volume", &o.volume);
-    Get(j, "mountpoint", &o.mountpoint);
-    Get(j, "state_dir", &o.state_dir);
+    GetBytes(j, "mountpoint", &o.mountpoint);
+    GetBytes(j, "state_dir", &o.state_dir);
     int64_t interval = o.commit_interval.count();
     Get(j, "commit_interval_ms", &interval);
     o.commit_interval = std::chrono::milliseconds(interval);
@@ -114,7 +127,9 @@ Result<MountOptions> DecodeMountOptions(const std::string& text) {
   });
 }
 
-std::string EncodeCommitInfo(const CommitInfo& info) { return CommitJson(info).dump(); }
+std::string EncodeCommitInfo(const CommitInfo& info) {
+  return core::DumpJsonText(CommitJson(info));
+}
 
 Result<CommitInfo> DecodeCommitInfo(const std::string& text) {
   return Parse<CommitInfo>(text, "commit result", [](const json& j) { return CommitFrom(j); });
@@ -123,9 +138,6 @@ Result<CommitInfo> DecodeCommitInfo(const std::string& text) {
 std::string EncodeMountStatus(const MountStatus& s) {
   json j{{"volume", s.volume},
          {"environment", s.environment},
-         {"store", s.store},
-         {"mountpoint", s.mountpoint},
-         {"state_dir", s.state_dir},
          {"mount_id", s.mount_id},
          {"version", s.version},
          {"read_only", s.read_only},
@@ -147,12 +159,14 @@ std::string EncodeMountStatus(const MountStatus& s) {
   if (s.has_last_commit) {
     json last = CommitJson(s.last_commit);
     last["ok"] = s.last_commit_ok;
-    if (!s.last_commit_ok) last["error"] = s.last_commit_error;
+    if (!s.last_commit_ok) core::SetJsonBytes(last, "error", s.last_commit_error);
     j["last_commit"] = last;
   } else {
     j["last_commit"] = nullptr;
   }
-  return j.dump();
+  SetPaths(j, s.store, s.mountpoint);
+  core::SetJsonBytes(j, "state_dir", s.state_dir);
+  return core::DumpJsonText(j);
 }
 
 Result<MountStatus> DecodeMountStatus(const std::string& text) {
@@ -160,9 +174,9 @@ Result<MountStatus> DecodeMountStatus(const std::string& text) {
     MountStatus s;
     Get(j, "volume", &s.volume);
     Get(j, "environment", &s.environment);
-    Get(j, "store", &s.store);
-    Get(j, "mountpoint", &s.mountpoint);
-    Get(j, "state_dir", &s.state_dir);
+    GetBytes(j, "store", &s.store);
+    GetBytes(j, "mountpoint", &s.mountpoint);
+    GetBytes(j, "state_dir", &s.state_dir);
     Get(j, "mount_id", &s.mount_id);
     Get(j, "version", &s.version);
     Get(j, "read_only", &s.read_only);
@@ -187,7 +201,7 @@ Result<MountStatus> DecodeMountStatus(const std::string& text) {
       s.has_last_commit = true;
       s.last_commit = CommitFrom(*it);
       Get(*it, "ok", &s.last_commit_ok);
-      Get(*it, "error", &s.last_commit_error);
+      GetBytes(*it, "error", &s.last_commit_error);
     }
     return s;
   });

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <vector>
 
+#include "driver/store/object_check.h"
+
 namespace snapvol::store {
 namespace {
 
@@ -74,22 +76,33 @@ Result<objects::TreePage> DecodeTreePage(std::string_view b, const Hash& id) {
                               std::string(packed_header ? kPackedTreeMagic : kTreeMagic) +
                               " header that does not match its entries");
   }
+  RETURN_IF_ERROR(CheckTreePage(page, "tree object " + id.Hex()));
   return page;
 }
 Result<objects::FileIndex> DecodeFileIndex(std::string_view b, const Hash& id) {
-  return Decode<objects::FileIndex>(kIndexMagic, b, id, "file index");
+  ASSIGN_OR_RETURN(objects::FileIndex index,
+                   Decode<objects::FileIndex>(kIndexMagic, b, id, "file index"));
+  RETURN_IF_ERROR(CheckFileIndex(index, "file index object " + id.Hex()));
+  return index;
 }
 Result<objects::Commit> DecodeCommit(std::string_view b, const Hash& id) {
-  return Decode<objects::Commit>(kCommitMagic, b, id, "commit");
+  ASSIGN_OR_RETURN(objects::Commit commit, Decode<objects::Commit>(kCommitMagic, b, id, "commit"));
+  RETURN_IF_ERROR(CheckCommit(commit, "commit object " + id.Hex()));
+  return commit;
 }
 
+// The checks a reader runs, run before writing: what a reader would refuse
+// is never stored (so never published).
 Result<Hash> PutTreePage(ObjectStore& s, const objects::TreePage& p) {
+  RETURN_IF_ERROR(CheckTreePage(p, "new tree page"));
   return PutEncoded(s, ObjectKind::kTree, EncodeTreePage(p));
 }
 Result<Hash> PutFileIndex(ObjectStore& s, const objects::FileIndex& i) {
+  RETURN_IF_ERROR(CheckFileIndex(i, "new file index"));
   return PutEncoded(s, ObjectKind::kIndex, EncodeFileIndex(i));
 }
 Result<Hash> PutCommit(ObjectStore& s, const objects::Commit& c) {
+  RETURN_IF_ERROR(CheckCommit(c, "new commit"));
   return PutEncoded(s, ObjectKind::kCommit, EncodeCommit(c));
 }
 

@@ -33,8 +33,10 @@ class Gen {
 
   uint64_t Below(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_); }
 
+  // Names are bytes: the second name of each level is not UTF-8.
   std::string Name(const NamePool& pool) {
-    return pool.prefix + static_cast<char>('a' + Below(static_cast<uint64_t>(pool.names)));
+    const uint64_t i = Below(static_cast<uint64_t>(pool.names));
+    return pool.prefix + static_cast<char>('a' + i) + (i == 1 ? "\xfe" : "");
   }
 
   std::string Path(const NamePool& pool) {
@@ -86,6 +88,9 @@ class Gen {
 
 int Errno(int rc) { return rc < 0 ? errno : 0; }
 
+// user.k0, user.k1 and one xattr name that is not UTF-8.
+std::string XattrName(uint64_t i) { return i == 2 ? "user.k\xff" : "user.k" + std::to_string(i); }
+
 }  // namespace
 
 Op MakeOp(uint64_t seed, int worker, int step, const NamePool& pool) {
@@ -128,11 +133,11 @@ Op MakeOp(uint64_t seed, int worker, int step, const NamePool& pool) {
       op.mode = kModes[g.Below(sizeof(kModes) / sizeof(kModes[0]))];
       break;
     case Op::Kind::kSetXattr:
-      op.xattr = "user.k" + std::to_string(g.Below(3));
+      op.xattr = XattrName(g.Below(3));
       op.data = g.Bytes(g.Below(3) == 0 ? 0 : 1 + g.Below(100));
       break;
     case Op::Kind::kRemoveXattr:
-      op.xattr = "user.k" + std::to_string(g.Below(3));
+      op.xattr = XattrName(g.Below(3));
       break;
     case Op::Kind::kUnlink:
     case Op::Kind::kRmdir:
