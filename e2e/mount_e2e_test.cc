@@ -1,6 +1,7 @@
 // The mount's main job, end to end: snapshots, private writes, commit,
 // reload, merge, background and final commits, crash recovery (design
 // S1-S6, S8-S10). Real FUSE mounts under /tmp; needs root.
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -546,6 +547,56 @@ TEST_F(MountTest, ChunkCorruptedAfterThisHostVerifiedItIsStillEio) {
   std::filesystem::remove_all(state_dir() + "/files");
   const std::string c = MountAt("c");
   EXPECT_GT(PiecesFailingWithEio(c + "/data", data), 0);
+}
+
+// A tree page that is missing or damaged is an I/O error on every path
+// that needs it (lookup, readdir, stat of a child, create), never an empty
+// or absent directory (S10).
+TEST_F(MountTest, AMissingOrDamagedTreePageIsEioNeverEmpty) {
+  for (bool missing : {true, false}) {
+    SCOPED_TRACE(missing ? "missing" : "damaged");
+    const std::string dir = missing ? "/gone" : "/bent";
+    const std::string a = MountAt(missing ? "a1" : "a2");
+    ASSERT_EQ(::mkdir((a + dir).c_str(), 0755), 0);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(WriteFile(a + dir + "/f" + std::to_string(i), "x"));
+    ASSERT_TRUE(fs::Unmount(a).ok());
+    auto snap = engine().Head(volume());
+    ASSERT_TRUE(snap.ok());
+    auto e = engine().Lookup(*snap, {dir.substr(1)});
+    ASSERT_TRUE(e.ok() && e->has_value());
+    auto tree = core::Hash::FromBytes((*e)->tree());
+    ASSERT_TRUE(tree.ok());
+    const std::string hex = tree->Hex();
+    const std::string object = store_dir() + "/objects/" + hex.substr(0, 2) + "/" + hex.substr(2);
+    ASSERT_TRUE(Exists(object)) << object;
+    if (missing) {
+      ASSERT_EQ(::unlink(object.c_str()), 0);
+    } else {
+      ASSERT_EQ(::truncate(object.c_str(), 10), 0);
+    }
+    const std::string b = MountAt(missing ? "b1" : "b2");
+    struct stat st;
+    ASSERT_EQ(::stat((b + dir).c_str(), &st), 0);  // the entry is in the root page
+    errno = 0;
+    EXPECT_EQ(ErrnoOf(::stat((b + dir + "/f0").c_str(), &st)), EIO);
+    EXPECT_EQ(ErrnoOf(::stat((b + dir + "/absent").c_str(), &st)), EIO);
+    DIR* d = ::opendir((b + dir).c_str());
+    if (d != nullptr) {
+      errno = 0;
+      int entries = 0;
+      while (struct dirent* de = ::readdir(d)) {
+        if (std::string(de->d_name) != "." && std::string(de->d_name) != "..") ++entries;
+      }
+      EXPECT_EQ(errno, EIO) << "readdir listed " << entries << " entries and ended cleanly";
+      ::closedir(d);
+    } else {
+      EXPECT_EQ(errno, EIO);
+    }
+    EXPECT_EQ(ErrnoOf(::open((b + dir + "/new").c_str(), O_CREAT | O_WRONLY, 0644)), EIO);
+    EXPECT_EQ(ErrnoOf(::mkdir((b + dir + "/newdir").c_str(), 0755)), EIO);
+    EXPECT_EQ(ErrnoOf(::rmdir((b + dir).c_str())), EIO);
+    ASSERT_TRUE(fs::Unmount(b).ok());
+  }
 }
 
 // Small files are committed into packs (inline_pack.h): they read back,

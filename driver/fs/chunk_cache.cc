@@ -141,7 +141,9 @@ Result<std::shared_ptr<const ChunkData>> ChunkCache::Load(const Hash& h, uint64_
     data = std::make_shared<ChunkData>();
     data->size = size;
   }
-  ASSIGN_OR_RETURN(std::string bytes, objects_->Get(h, store::ObjectKind::kChunk));
+  Result<std::string> got = objects_->Get(h, store::ObjectKind::kChunk);
+  if (!got.ok()) return store::ReferencedObject(got.status(), h, store::ObjectKind::kChunk);
+  std::string bytes = std::move(*got);
   if (bytes.size() != size) {
     return Status::Corruption("chunk " + h.Hex() + " is " + std::to_string(bytes.size()) +
                               " bytes, its file expects " + std::to_string(size));

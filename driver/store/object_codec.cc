@@ -142,19 +142,21 @@ BufferPool& TreeBuffers() {
 
 Result<objects::TreePage> GetTreePage(ObjectStore& s, const Hash& id) {
   ObjectBuffer buf = TreeBuffers().Take();
-  Status got = s.GetInto(id, ObjectKind::kTree, &buf);
+  Status got = ReferencedObject(s.GetInto(id, ObjectKind::kTree, &buf), id, ObjectKind::kTree);
   Result<objects::TreePage> page =
       got.ok() ? DecodeTreePage(buf.view(), id) : Result<objects::TreePage>(got);
   TreeBuffers().Give(std::move(buf));
   return page;
 }
 Result<objects::FileIndex> GetFileIndex(ObjectStore& s, const Hash& id) {
-  ASSIGN_OR_RETURN(std::string bytes, s.Get(id, ObjectKind::kIndex));
-  return DecodeFileIndex(bytes, id);
+  Result<std::string> bytes = s.Get(id, ObjectKind::kIndex);
+  if (!bytes.ok()) return ReferencedObject(bytes.status(), id, ObjectKind::kIndex);
+  return DecodeFileIndex(*bytes, id);
 }
 Result<objects::Commit> GetCommit(ObjectStore& s, const Hash& id) {
-  ASSIGN_OR_RETURN(std::string bytes, s.Get(id, ObjectKind::kCommit));
-  return DecodeCommit(bytes, id);
+  Result<std::string> bytes = s.Get(id, ObjectKind::kCommit);
+  if (!bytes.ok()) return ReferencedObject(bytes.status(), id, ObjectKind::kCommit);
+  return DecodeCommit(*bytes, id);
 }
 
 Result<Hash> HashField(const std::string& field, std::string_view what) {

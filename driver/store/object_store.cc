@@ -28,4 +28,10 @@ std::string_view ObjectKindName(ObjectKind kind) {
   return "unknown";
 }
 
+Status ReferencedObject(Status got, const Hash& id, ObjectKind kind) {
+  if (!got.Is(core::Code::kNotFound)) return got;
+  return Status::Corruption(std::string(ObjectKindName(kind)) + " object " + id.Hex() +
+                            " is referenced but missing from the store (" + got.message() + ")");
+}
+
 }  // namespace snapvol::store

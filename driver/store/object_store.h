@@ -77,4 +77,11 @@ class ObjectStore {
   virtual Status ForEach(ObjectKind kind, const std::function<Status(const Hash&)>& fn) = 0;
 };
 
+// For reads of an object something references (a tree's child page, a
+// file's chunk): its absence is damage, not "not there". NotFound becomes
+// Corruption naming the object; anything else passes unchanged. A mount
+// turns Corruption into EIO, so a missing page never shows as an empty
+// directory and a missing chunk never as ENOENT on read.
+Status ReferencedObject(Status got, const Hash& id, ObjectKind kind);
+
 }  // namespace snapvol::store

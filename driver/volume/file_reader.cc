@@ -26,7 +26,8 @@ struct Chunk {
 };
 
 Status FetchChunk(store::ObjectStore* objects, const Chunk& c, store::ObjectBuffer* out) {
-  RETURN_IF_ERROR(objects->GetInto(c.hash, store::ObjectKind::kChunk, out));
+  RETURN_IF_ERROR(store::ReferencedObject(objects->GetInto(c.hash, store::ObjectKind::kChunk, out),
+                                          c.hash, store::ObjectKind::kChunk));
   // The store verified the hash; a size that disagrees with the reference
   // means the file's chunk list itself is wrong.
   if (out->size() != c.size) {

@@ -135,8 +135,9 @@ Result<std::string> ReadPacked(store::ObjectStore& objects, const objects::PackS
   ASSIGN_OR_RETURN(core::Hash h, CheckPackSlice(slice));
   std::shared_ptr<const std::string> pack = Recent().Find(h);
   if (pack == nullptr) {
-    ASSIGN_OR_RETURN(std::string bytes, objects.Get(h, store::ObjectKind::kChunk));
-    pack = std::make_shared<const std::string>(std::move(bytes));
+    Result<std::string> bytes = objects.Get(h, store::ObjectKind::kChunk);
+    if (!bytes.ok()) return store::ReferencedObject(bytes.status(), h, store::ObjectKind::kChunk);
+    pack = std::make_shared<const std::string>(std::move(*bytes));
     Recent().Add(h, pack);
   }
   if (pack->size() != slice.pack_size()) {

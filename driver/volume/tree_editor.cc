@@ -335,7 +335,9 @@ Status Resize(store::ObjectStore& objects, Entry* e, uint64_t size) {
         kept.push_back(Hole(keep));
       } else {
         ASSIGN_OR_RETURN(Hash h, store::HashField(r.hash(), "file content"));
-        ASSIGN_OR_RETURN(std::string data, objects.Get(h, store::ObjectKind::kChunk));
+        Result<std::string> got = objects.Get(h, store::ObjectKind::kChunk);
+        if (!got.ok()) return store::ReferencedObject(got.status(), h, store::ObjectKind::kChunk);
+        std::string data = std::move(*got);
         if (data.size() != r.size()) {
           return Status::Corruption("chunk " + h.Hex() + " has the wrong size");
         }
