@@ -52,6 +52,7 @@ int RunDriver(int argc, char** argv) {
   int64_t max_volumes = 0;
   bool fs_group = true;
   std::string mount_cgroup;
+  std::string tenancy_config;
   app.add_option("--endpoint", endpoint, "CSI endpoint (unix socket)")
       ->envname("CSI_ENDPOINT")
       ->capture_default_str();
@@ -83,6 +84,10 @@ int RunDriver(int argc, char** argv) {
                  "host cgroup v2 directory for mount servers, so they survive a restart of the "
                  "driver container (e.g. /host/sys/fs/cgroup/snapvol.slice)")
       ->envname("SNAPVOL_MOUNT_CGROUP");
+  app.add_option("--tenancy-config", tenancy_config,
+                 "YAML file: which environments inline volumes of each namespace may use "
+                 "(default: only the environment named like the pod's namespace)")
+      ->envname("SNAPVOL_TENANCY_CONFIG");
   app.set_version_flag("--version", std::string("snapvol-driver ") + SNAPVOL_VERSION);
   CLI11_PARSE(app, argc, argv);
 
@@ -98,6 +103,12 @@ int RunDriver(int argc, char** argv) {
   auto interval = ParseDuration(commit_interval_text, "--commit-interval");
   if (!interval.ok()) return Fail(interval.status());
   if (node_id.empty()) node_id = HostName();
+  TenancyPolicy tenancy;
+  if (!tenancy_config.empty()) {
+    auto loaded = TenancyPolicy::Load(tenancy_config);
+    if (!loaded.ok()) return Fail(loaded.status());
+    tenancy = std::move(loaded).value();
+  }
   if (registry_path.empty()) registry_path = state_dir + "/csi/registry.db";
 
   // Block the stop signals in every thread; the main thread waits for them.
@@ -145,6 +156,7 @@ int RunDriver(int argc, char** argv) {
   options.node.node_id = node_id;
   options.node.max_volumes_per_node = max_volumes;
   options.node.mount_group = fs_group;
+  options.node.tenancy = std::move(tenancy);
   auto server = Server::Start(
       options, Server::Parts{&engine, registry.get(), mounter.get(), published.get()});
   if (!server.ok()) return Fail(server.status());

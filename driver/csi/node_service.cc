@@ -134,6 +134,12 @@ grpc::Status NodeService::NodePublishVolume(grpc::ServerContext*,
   VolumeId id;
   if (attrs->ephemeral) {
     id = VolumeId{attrs->environment, attrs->name};
+    if (Status st = options_.tenancy.CheckInline(attrs->pod_namespace, id.environment,
+                                                 attrs->create_if_missing);
+        !st.ok()) {
+      LOG_CSI(kWarning) << subject << ": refused: " << st.message();
+      return ToGrpc(st.Annotate(subject));
+    }
   } else {
     auto parsed = VolumeId::Parse(req->volume_id());
     if (!parsed) return NotFound(subject + " not found: not a snapvol volume id (ENV/NAME)");
@@ -175,9 +181,14 @@ grpc::Status NodeService::NodePublishVolume(grpc::ServerContext*,
   }
   auto volume = engine_->GetVolume(id.environment, id.name);
   if (!volume.ok() && volume.status().Is(core::Code::kNotFound) && attrs->create_if_missing) {
-    if (Status st = engine_->CreateEnvironment(id.environment);
-        !st.ok() && !st.Is(core::Code::kAlreadyExists)) {
-      return ToGrpc(st.Annotate(subject));
+    // A pod creates only its own namespace's environment; any other one an
+    // admin creates (tenancy.h).
+    if (!attrs->ephemeral ||
+        TenancyPolicy::MayCreateEnvironment(attrs->pod_namespace, id.environment)) {
+      if (Status st = engine_->CreateEnvironment(id.environment);
+          !st.ok() && !st.Is(core::Code::kAlreadyExists)) {
+        return ToGrpc(st.Annotate(subject));
+      }
     }
     volume::CreateVolumeOptions options;
     options.if_missing = true;

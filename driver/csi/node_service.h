@@ -22,6 +22,7 @@
 #include "driver/csi/key_lock.h"
 #include "driver/csi/mounter.h"
 #include "driver/csi/publish_store.h"
+#include "driver/csi/tenancy.h"
 #include "driver/volume/engine.h"
 
 namespace snapvol::csi {
@@ -36,6 +37,8 @@ struct NodeOptions {
   // How often to commit what crashed mount servers left behind (S9); 0 = only
   // at start.
   std::chrono::milliseconds recover_interval{60'000};
+  // Which environments inline volumes of each namespace reach (tenancy.h).
+  TenancyPolicy tenancy;
 };
 
 class NodeService final : public ::csi::v1::Node::Service {

@@ -157,7 +157,15 @@ Result<PublishAttributes> ParsePublishAttributes(const Attributes& ctx,
                                      ": an inline ephemeral snapvol volume must name its volume "
                                      "(volumeAttributes.name)");
     }
-    if (out.environment.empty()) out.environment = "main";
+    // The pod's namespace (kubelet sets it, podInfoOnMount: true, and its
+    // keys override the pod's own attributes). Whether the pod may name
+    // another environment is the tenancy policy's decision (tenancy.h).
+    if (out.pod_namespace.empty()) {
+      return Status::FailedPrecondition(
+          subject + ": an inline snapvol volume needs the pod's namespace (" + kPodNamespace +
+          "); set podInfoOnMount: true in the CSIDriver object");
+    }
+    if (out.environment.empty()) out.environment = out.pod_namespace;
   }
   if (!out.name.empty()) RETURN_IF_ERROR(core::ValidateName("volume", out.name).Annotate(subject));
   if (!out.environment.empty()) {

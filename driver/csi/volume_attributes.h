@@ -62,9 +62,11 @@ struct PublishAttributes {
 
 // Parses a volume context. An ephemeral inline volume
 // (csi.storage.k8s.io/ephemeral: "true") must name its volume (`name`) and
-// may set `environment` or `environmentFromNamespace: "true"` (the pod's
-// namespace). Keys without a '/' that snapvol does not know are refused, so
-// typos in hand-written attributes do not pass silently; namespaced keys
+// carry the pod's namespace (FailedPrecondition otherwise); its environment
+// is `environment` if set, else the pod's namespace (`environmentFromNamespace:
+// "true"` says so explicitly). Whether the pod may use that environment is
+// checked by the caller against the TenancyPolicy. Keys without a '/' that snapvol does not know
+// are refused, so typos in hand-written attributes do not pass silently; namespaced keys
 // (kubelet's) are ignored.
 core::Result<PublishAttributes> ParsePublishAttributes(const Attributes& context,
                                                        const std::string& subject);

@@ -151,6 +151,7 @@ class CsiE2eTest : public ::testing::Test {
         "--endpoint=unix://" + socket, "--node-id=e2e-node",
         "--store=" + dir_ + "/store",  "--state-dir=" + dir_ + "/state",
         "--commit-interval=0",         "--log-level=debug"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -174,6 +175,9 @@ class CsiE2eTest : public ::testing::Test {
     node_ = v1::Node::NewStub(channel);
     snapvol_ = sv::Node::NewStub(channel);
   }
+
+  // More driver flags for the next StartDriver().
+  std::vector<std::string> extra_args_;
 
   // Returns the driver's wait status.
   int StopDriver(int sig) {
@@ -429,10 +433,11 @@ TEST_F(CsiE2eTest, EphemeralInlineVolume) {
   WriteFile(Pod("inline") + "/x", "inline data");
   ASSERT_GRPC_OK(Unpublish(handle, Pod("inline")));
   EXPECT_FALSE(fsys::exists(Pod("inline")));
-  // The data landed in the named volume, which a PV can then mount.
-  ASSERT_GRPC_OK(Publish("main/scratch", Pod("reader")));
+  // The data landed in the named volume of the pod's namespace's
+  // environment, which a PV can then mount.
+  ASSERT_GRPC_OK(Publish("default/scratch", Pod("reader")));
   EXPECT_EQ(ReadFile(Pod("reader") + "/x"), "inline data");
-  ASSERT_GRPC_OK(Unpublish("main/scratch", Pod("reader")));
+  ASSERT_GRPC_OK(Unpublish("default/scratch", Pod("reader")));
 
   // Without createIfMissing an inline volume must exist.
   attrs["name"] = "absent";
@@ -441,6 +446,72 @@ TEST_F(CsiE2eTest, EphemeralInlineVolume) {
   EXPECT_EQ(st.error_code(), StatusCode::NOT_FOUND) << st.error_message();
   EXPECT_TRUE(Contains(st.error_message(), "absent")) << st.error_message();
   EXPECT_FALSE(fsys::exists(Pod("absent")));
+}
+
+// A pod author in namespace team-a names team-b's environment in an inline
+// volume: the real driver refuses before mounting, and team-b's volume is
+// untouched. The admin's tenancy file can allow it.
+TEST_F(CsiE2eTest, InlineVolumesCannotReachAnotherNamespacesEnvironment) {
+  // team-b's data, written through its own inline volume.
+  std::map<std::string, std::string> owner = {{"csi.storage.k8s.io/ephemeral", "true"},
+                                              {"csi.storage.k8s.io/pod.namespace", "team-b"},
+                                              {"name", "secrets"},
+                                              {"createIfMissing", "true"}};
+  ASSERT_GRPC_OK(Publish("csi-owner", Pod("owner"), owner));
+  WriteFile(Pod("owner") + "/key", "team-b only");
+  ASSERT_GRPC_OK(Unpublish("csi-owner", Pod("owner")));
+
+  std::map<std::string, std::string> intruder = {{"csi.storage.k8s.io/ephemeral", "true"},
+                                                 {"csi.storage.k8s.io/pod.namespace", "team-a"},
+                                                 {"environment", "team-b"},
+                                                 {"name", "secrets"}};
+  grpc::Status st = Publish("csi-intruder", Pod("intruder"), intruder);
+  EXPECT_EQ(st.error_code(), StatusCode::PERMISSION_DENIED) << st.error_message();
+  EXPECT_FALSE(Mounted(Pod("intruder")));
+  intruder["createIfMissing"] = "true";
+  intruder["environment"] = "team-new";
+  st = Publish("csi-intruder2", Pod("intruder2"), intruder);
+  EXPECT_EQ(st.error_code(), StatusCode::PERMISSION_DENIED) << st.error_message();
+
+  // The admin allows team-a to read team-b's environment.
+  StopDriver(SIGTERM);
+  const std::string file = dir_ + "/tenancy.yaml";
+  WriteFile(file, "inlineVolumes:\n  team-a:\n    environments: [team-b]\n");
+  extra_args_ = {"--tenancy-config=" + file};
+  StartDriver();
+  intruder.erase("createIfMissing");
+  intruder["environment"] = "team-b";
+  intruder["readOnly"] = "true";
+  ASSERT_GRPC_OK(Publish("csi-allowed", Pod("allowed"), intruder));
+  EXPECT_EQ(ReadFile(Pod("allowed") + "/key"), "team-b only");
+  ASSERT_GRPC_OK(Unpublish("csi-allowed", Pod("allowed")));
+}
+
+// A tenancy file the driver cannot use stops it at start, naming the place.
+TEST_F(CsiE2eTest, ABadTenancyFileStopsTheDriverWithItsLocation) {
+  StopDriver(SIGTERM);
+  const std::string file = dir_ + "/tenancy.yaml";
+  WriteFile(file, "inlineVolumes:\n  team-a:\n    environmnets: [x]\n");
+  const std::string err = dir_ + "/driver.err";
+  pid_t pid = 0;
+  std::vector<std::string> args = {SNAPVOL_DRIVER_BINARY,
+                                   "--mode=node",
+                                   "--endpoint=unix://" + dir_ + "/bad.sock",
+                                   "--store=" + dir_ + "/store",
+                                   "--state-dir=" + dir_ + "/state2",
+                                   "--tenancy-config=" + file};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_EQ(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << status;
+  EXPECT_TRUE(Contains(ReadFile(err), file + ":3:5: unknown key 'environmnets'")) << ReadFile(err);
 }
 
 TEST_F(CsiE2eTest, SnapshotAndRestore) {

@@ -48,6 +48,7 @@ class CsiHarness : public ::testing::Test {
     options.vendor_version = "test";
     options.node.node_id = "node-1";
     options.node.recover_interval = std::chrono::milliseconds(0);
+    options.node.tenancy = tenancy_;
     auto server = Server::Start(
         options, Server::Parts{engine_.get(), registry_.get(), &mounter_, published_.get()});
     ASSERT_TRUE(server.ok()) << server.status().ToString();
@@ -60,6 +61,9 @@ class CsiHarness : public ::testing::Test {
   }
 
   std::string pods_dir() const { return dir_.path() + "/pods"; }
+
+  // The node service's tenancy policy from the next StartServer() on.
+  TenancyPolicy tenancy_;
 
   static ::csi::v1::VolumeCapability MountCap(
       ::csi::v1::VolumeCapability::AccessMode::Mode mode =

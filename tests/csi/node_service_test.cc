@@ -166,7 +166,9 @@ TEST_F(NodeServiceTest, EphemeralInlineVolumes) {
   ctx["createIfMissing"] = "true";
   ctx["commitInterval"] = "1s";
   ASSERT_TRUE(Publish("csi-abc", Target(), ctx).ok());
-  EXPECT_TRUE(engine_->GetVolume("main", "scratch").ok());
+  // In the pod's namespace's environment, created for it.
+  EXPECT_TRUE(engine_->GetVolume("default", "scratch").ok());
+  EXPECT_FALSE(engine_->GetVolume("main", "scratch").ok());
   MountSpec spec = mounter_.SpecAt(Target());
   EXPECT_EQ(spec.volume, "scratch");
   EXPECT_EQ(spec.author.pod(), "writer");
@@ -177,7 +179,7 @@ TEST_F(NodeServiceTest, EphemeralInlineVolumes) {
   ASSERT_TRUE(Unpublish("csi-abc", Target()).ok());
   EXPECT_FALSE(Exists(Target()));
   // The volume itself is persistent: it stays.
-  EXPECT_TRUE(engine_->GetVolume("main", "scratch").ok());
+  EXPECT_TRUE(engine_->GetVolume("default", "scratch").ok());
 
   std::map<std::string, std::string> ns_ctx = {{"csi.storage.k8s.io/ephemeral", "true"},
                                                {"csi.storage.k8s.io/pod.namespace", "team-x"},
@@ -189,6 +191,76 @@ TEST_F(NodeServiceTest, EphemeralInlineVolumes) {
   EXPECT_EQ(
       Publish("csi-x", Target("bad"), {{"csi.storage.k8s.io/ephemeral", "true"}}).error_code(),
       StatusCode::INVALID_ARGUMENT);
+}
+
+// A pod author writes an inline volume's attributes: naming another
+// namespace's environment is refused, and nothing of that environment is
+// read, created or mounted.
+TEST_F(NodeServiceTest, InlineVolumesReachOnlyTheirNamespacesEnvironment) {
+  ASSERT_TRUE(engine_->CreateEnvironment("team-b").ok());
+  ASSERT_TRUE(engine_->CreateVolume("team-b", "secrets", {}).ok());
+  std::map<std::string, std::string> ctx = {{"csi.storage.k8s.io/ephemeral", "true"},
+                                            {"csi.storage.k8s.io/pod.name", "intruder"},
+                                            {"csi.storage.k8s.io/pod.namespace", "team-a"},
+                                            {"environment", "team-b"},
+                                            {"name", "secrets"}};
+  grpc::Status st = Publish("csi-1", Target("a"), ctx);
+  EXPECT_EQ(st.error_code(), StatusCode::PERMISSION_DENIED) << st.error_message();
+  EXPECT_NE(st.error_message().find("--tenancy-config"), std::string::npos) << st.error_message();
+  EXPECT_FALSE(Exists(Target("a")));
+  EXPECT_EQ(mounter_.mount_calls, 0);
+  // createIfMissing neither creates a volume there nor a new environment.
+  ctx["createIfMissing"] = "true";
+  ctx["name"] = "planted";
+  EXPECT_EQ(Publish("csi-2", Target("b"), ctx).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_FALSE(engine_->GetVolume("team-b", "planted").ok());
+  ctx["environment"] = "brand-new";
+  EXPECT_EQ(Publish("csi-3", Target("c"), ctx).error_code(), StatusCode::PERMISSION_DENIED);
+  auto envs = engine_->ListEnvironments();
+  ASSERT_TRUE(envs.ok());
+  for (const auto& e : *envs) EXPECT_NE(e.name, "brand-new");
+  // "Own namespace" comes from kubelet's key; a pod-set environmentFromNamespace
+  // does not widen it.
+  ctx.erase("environment");
+  ctx["environmentFromNamespace"] = "true";
+  ASSERT_TRUE(Publish("csi-4", Target("d"), ctx).ok());
+  EXPECT_TRUE(engine_->GetVolume("team-a", "planted").ok());
+}
+
+// The admin widens the rule in the tenancy file: listed environments are
+// reachable (they must exist), createIfMissing can be turned off.
+TEST_F(NodeServiceTest, TheTenancyFileWidensWhatANamespaceReaches) {
+  auto policy = TenancyPolicy::Parse(
+      "inlineVolumes:\n"
+      "  team-a:\n"
+      "    environments: [models]\n"
+      "  \"*\":\n"
+      "    environments: [public]\n"
+      "    createIfMissing: false\n",
+      "tenancy.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  tenancy_ = *policy;
+  StartServer();
+  ASSERT_TRUE(engine_->CreateEnvironment("models").ok());
+  ASSERT_TRUE(engine_->CreateVolume("models", "llm", {}).ok());
+  ASSERT_TRUE(engine_->CreateEnvironment("public").ok());
+  ASSERT_TRUE(engine_->CreateVolume("public", "datasets", {}).ok());
+  auto ctx = [](const std::string& ns, const std::string& env, const std::string& name) {
+    return std::map<std::string, std::string>{{"csi.storage.k8s.io/ephemeral", "true"},
+                                              {"csi.storage.k8s.io/pod.namespace", ns},
+                                              {"environment", env},
+                                              {"name", name}};
+  };
+  EXPECT_TRUE(Publish("csi-1", Target("1"), ctx("team-a", "models", "llm")).ok());
+  EXPECT_TRUE(Publish("csi-2", Target("2"), ctx("team-a", "public", "datasets")).ok());
+  EXPECT_TRUE(Publish("csi-3", Target("3"), ctx("team-z", "public", "datasets")).ok());
+  EXPECT_EQ(Publish("csi-4", Target("4"), ctx("team-z", "models", "llm")).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  // team-a's own rule does not say; "*" forbids creating volumes.
+  auto create = ctx("team-a", "team-a", "fresh");
+  create["createIfMissing"] = "true";
+  EXPECT_EQ(Publish("csi-5", Target("5"), create).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_FALSE(engine_->GetVolume("team-a", "fresh").ok());
 }
 
 TEST_F(NodeServiceTest, MountGroupIsPassedToTheMountServer) {

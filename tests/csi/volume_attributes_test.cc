@@ -92,10 +92,19 @@ TEST(VolumeAttributesTest, EphemeralVolumesMustNameTheirVolume) {
   EXPECT_TRUE(ok->create_if_missing);
   EXPECT_EQ(*ok->version, 4u);
   EXPECT_TRUE(ok->read_only);  // a pinned version is read-only
-  auto defaulted =
-      ParsePublishAttributes({{"csi.storage.k8s.io/ephemeral", "true"}, {"name", "scratch"}}, "v");
+  // The environment defaults to the pod's namespace, never to "main".
+  auto defaulted = ParsePublishAttributes({{"csi.storage.k8s.io/ephemeral", "true"},
+                                           {"csi.storage.k8s.io/pod.namespace", "team-c"},
+                                           {"name", "scratch"}},
+                                          "v");
   ASSERT_TRUE(defaulted.ok());
-  EXPECT_EQ(defaulted->environment, "main");
+  EXPECT_EQ(defaulted->environment, "team-c");
+  // Without the pod's namespace (podInfoOnMount off) an inline volume has no
+  // environment it may safely use.
+  auto no_namespace =
+      ParsePublishAttributes({{"csi.storage.k8s.io/ephemeral", "true"}, {"name", "scratch"}}, "v");
+  ASSERT_TRUE(no_namespace.status().Is(Code::kFailedPrecondition));
+  EXPECT_NE(no_namespace.status().message().find("podInfoOnMount"), std::string::npos);
 }
 
 TEST(VolumeAttributesTest, UnknownPlainKeysAreRefusedNamespacedOnesIgnored) {
