@@ -7,6 +7,7 @@
 
 #include "driver/cli/store_spec.h"
 #include "driver/core/names.h"
+#include "driver/core/text.h"
 
 namespace snapvol::cli {
 
@@ -29,6 +30,9 @@ Result<volume::Engine*> Context::engine() {
     return InContext(opened.status(), "cannot open store '" + store_spec_ + "'");
   }
   store_ = std::move(opened).value();
+  for (const std::string& w : store_->warnings) {
+    std::fprintf(stderr, "snapvol: warning: %s\n", core::EscapeBytes(w).c_str());
+  }
   engine_ = std::make_unique<volume::Engine>(store_.get(), core::Env::Default());
   return engine_.get();
 }

@@ -52,6 +52,9 @@ class Env {
   // The process-wide real file system. Never deleted.
   static Env* Default();
 
+  // Files and directories an Env creates are owner-only (0600 / 0700,
+  // whatever the umask): they hold volume data or say where it is.
+  //
   // Creates or truncates `path` for writing.
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
   // Like NewWritableFile, for large write-once files: appended data goes to

@@ -249,10 +249,15 @@ class PosixFileLock : public FileLock {
   int fd_;
 };
 
+// What snapvol writes through an Env (the store, mount state, CSI state)
+// holds volume data or says where it is: owner-only, whatever the umask.
+constexpr mode_t kFileMode = 0600;
+constexpr mode_t kDirMode = 0700;
+
 class PosixEnv : public Env {
  public:
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kFileMode);
     if (fd < 0) return Status::FromErrno(errno, "create " + path);
     return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd));
   }
@@ -260,7 +265,7 @@ class PosixEnv : public Env {
   Result<std::unique_ptr<WritableFile>> NewDirectWritableFile(const std::string& path) override {
     char* buf = DirectBufferPool::Instance().Take();
     if (buf == nullptr) return NewWritableFile(path);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, kFileMode);
     if (fd < 0 && errno == EINVAL) {
       // No O_DIRECT on this file system (e.g. some tmpfs, FUSE): buffered.
       DirectBufferPool::Instance().Give(buf);
@@ -328,7 +333,7 @@ class PosixEnv : public Env {
   }
 
   Status CreateDir(const std::string& path) override {
-    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    if (::mkdir(path.c_str(), kDirMode) != 0 && errno != EEXIST) {
       return Status::FromErrno(errno, "mkdir " + path);
     }
     return Status::Ok();
@@ -339,7 +344,7 @@ class PosixEnv : public Env {
     for (size_t pos = 1; pos <= path.size(); ++pos) {
       if (pos == path.size() || path[pos] == '/') {
         std::string prefix = path.substr(0, pos);
-        if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+        if (::mkdir(prefix.c_str(), kDirMode) != 0 && errno != EEXIST) {
           return Status::FromErrno(errno, "mkdir " + prefix);
         }
       }
@@ -410,7 +415,7 @@ class PosixEnv : public Env {
     // how stale lock files are cleaned up); then we would hold a lock on a
     // file nobody else can find. Re-check the name after locking and retry.
     for (int attempt = 0; attempt < 100; ++attempt) {
-      int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kFileMode);
       if (fd < 0) return Status::FromErrno(errno, "open lock file " + path);
       if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;

@@ -123,6 +123,7 @@ int RunDriver(int argc, char** argv) {
   core::Env* env = core::Env::Default();
   auto store = store::OpenStore(store_spec, env);
   if (!store.ok()) return Fail(store.status().Annotate("open store"));
+  for (const std::string& w : (*store)->warnings) LOG_CSI(kWarning) << w;
   volume::Engine engine(store->get(), env);
 
   std::unique_ptr<Registry> registry;

@@ -1,7 +1,9 @@
 // SQLite implementation of Registry. One connection guarded by a mutex: the
 // controller's request rate is tiny, and a single connection keeps the
 // statements simple. Schema version in PRAGMA user_version.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <mutex>
@@ -218,6 +220,8 @@ Result<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path) {
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (ec) return Status::FromErrno(ec.value(), "create directory for CSI registry " + path);
+  // Owner-only, like everything under the state dir (see SqliteCatalog::Open).
+  if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db,

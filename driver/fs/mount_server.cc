@@ -90,6 +90,9 @@ Result<std::unique_ptr<MountServer>> MountServer::Open(const MountOptions& optio
   if (o.state_dir.empty()) o.state_dir = DefaultStateDir(o.store);
   core::Env* env = core::Env::Default();
   ASSIGN_OR_RETURN(s->store_, store::OpenStore(o.store, env));
+  for (const std::string& w : s->store_->warnings) {
+    std::fprintf(stderr, "snapvol mount: warning: %s\n", w.c_str());
+  }
   s->engine_ = std::make_unique<volume::Engine>(s->store_.get(), env);
 
   // Anything a crashed server of this node left behind lands first, so

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "driver/core/env.h"
 #include "driver/store/catalog.h"
@@ -14,10 +15,15 @@ struct Store {
   std::unique_ptr<ObjectStore> objects;
   std::unique_ptr<Catalog> catalog;
   std::string spec;  // what it was opened from, for messages (never secrets)
+  // Things the opener should tell its user (one line each), e.g. a store
+  // that other users can read.
+  std::vector<std::string> warnings;
 };
 
 // Opens the store named by `spec`: a directory path opens (creating if
 // needed) the embedded local store. `env` must outlive the store.
+// FailedPrecondition if the store has objects but no catalog (catalog.db
+// missing or empty): opening would show no volumes and start an empty one.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& spec, core::Env* env);
 
 }  // namespace snapvol::store

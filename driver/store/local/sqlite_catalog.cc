@@ -1,7 +1,9 @@
 #include "driver/store/local/sqlite_catalog.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 namespace snapvol::store {
 namespace {
@@ -172,6 +174,9 @@ Status SqliteCatalog::Error(int rc, std::string_view context) const {
 
 Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& path, core::Env* env,
                                                            SqliteCatalogOptions options) {
+  // SQLite creates the file (and its -wal and -shm, which copy its mode)
+  // with the umask's mode; the catalog names every volume: owner-only.
+  if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
