@@ -5,10 +5,16 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "cli_harness.h"
 
@@ -74,6 +80,109 @@ TEST_F(GetOwnerTest, SameOwnerRestoresOwnersAndSetIdBits) {
   EXPECT_EQ(shared.st_gid, 1234u);
   EXPECT_EQ(shared.st_mode & 07777, 02775u);
   EXPECT_EQ(Lstat(Path("out/src/shared/inner")).st_uid, 1234u);
+}
+
+// Runs `put` with a SNAPVOL_TEST_PAUSE_* hook: each time the process stops
+// itself, the next of `changes` runs (none once they run out) before it is
+// continued.
+class PutRaceTest : public CliTest {
+ protected:
+  struct Paused {
+    int code = -1;
+    int stops = 0;
+    std::string output;
+  };
+
+  Paused RunPaused(const std::vector<std::string>& args, const std::string& hook,
+                   const std::vector<std::function<void()>>& changes) {
+    Paused p;
+    pid_t pid = Spawn(args, {hook + "=1"});
+    for (;;) {
+      int status = 0;
+      if (::waitpid(pid, &status, WUNTRACED) < 0) {
+        if (errno == EINTR) continue;
+        ADD_FAILURE() << "waitpid: " << std::strerror(errno);
+        break;
+      }
+      if (WIFSTOPPED(status)) {
+        if (static_cast<size_t>(p.stops) < changes.size()) changes[p.stops]();
+        ++p.stops;
+        ::kill(pid, SIGCONT);
+        continue;
+      }
+      p.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    p.output = SpawnOutput(pid);
+    return p;
+  }
+
+  void SetUp() override {
+    CliTest::SetUp();
+    Ok({"volume", "create", "v"});
+    MakeDirs(Path("src/d"));
+    WriteFile(Path("src/a"), "a");
+    WriteFile(Path("src/d/secret"), "the tree's own file");
+    // Stands for /etc/shadow: readable by the root running put, never meant
+    // for the volume.
+    MakeDirs(Path("etc"));
+    WriteFile(Path("etc/secret"), kShadow, 0600);
+  }
+
+  // Nothing was committed, and the outside bytes are nowhere in the store.
+  void ExpectNothingStored() {
+    EXPECT_EQ(Versions("v"), 0u);
+    RunResult ls = Run({"volume", "ls", "v", "/"});
+    EXPECT_EQ(ls.out, "") << Describe(ls);
+    for (const std::string& f : ListTree(store())) {
+      struct stat st {};
+      if (::lstat((store() + "/" + f).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        EXPECT_THAT(ReadFile(store() + "/" + f), ::testing::Not(HasSubstr(kShadow))) << f;
+      }
+    }
+  }
+
+  static constexpr char kShadow[] = "root:SECRET-HASH:19000:0:99999:7:::";
+};
+
+TEST_F(PutRaceTest, DirectorySwappedForASymlinkAfterTheWalkIsNotFollowed) {
+  Paused p =
+      RunPaused({"volume", "put", "v", "src", "/src"}, "SNAPVOL_TEST_PAUSE_AFTER_WALK", {[&] {
+                  ASSERT_EQ(::rename(Path("src/d").c_str(), Path("d.old").c_str()), 0);
+                  ASSERT_EQ(::symlink("../etc", Path("src/d").c_str()), 0);
+                }});
+  EXPECT_EQ(p.stops, 1);
+  EXPECT_EQ(p.code, 1) << p.output;
+  EXPECT_THAT(p.output,
+              HasSubstr("local path 'src/d/secret' changed while it was read (a symlink appeared "
+                        "on its path); nothing was committed"));
+  ExpectNothingStored();
+}
+
+TEST_F(PutRaceTest, FileReplacedAfterTheWalkIsNotUploaded) {
+  Paused p =
+      RunPaused({"volume", "put", "v", "src", "/src"}, "SNAPVOL_TEST_PAUSE_AFTER_WALK", {[&] {
+                  // A hard link: the same name now holds another inode.
+                  ASSERT_EQ(::unlink(Path("src/d/secret").c_str()), 0);
+                  ASSERT_EQ(::link(Path("etc/secret").c_str(), Path("src/d/secret").c_str()), 0);
+                }});
+  EXPECT_EQ(p.stops, 1);
+  EXPECT_EQ(p.code, 1) << p.output;
+  EXPECT_THAT(p.output, HasSubstr("local path 'src/d/secret' changed while it was read (it is no "
+                                  "longer the file that was listed); nothing was committed"));
+  ExpectNothingStored();
+}
+
+TEST_F(PutRaceTest, TheTopLevelSymlinkIsFollowedAndNothingBelowIt) {
+  ASSERT_EQ(::symlink("src", Path("link").c_str()), 0);
+  ASSERT_EQ(::symlink("../etc/secret", Path("src/d/to-secret").c_str()), 0);
+  Ok({"volume", "put", "v", "link", "/src"});
+  EXPECT_EQ(Run({"volume", "get", "v", "/src/d/secret", "-"}).out, "the tree's own file");
+  // The symlink inside is stored as a symlink, not read through.
+  nlohmann::json ls = Json({"volume", "ls", "v", "/src/d"});
+  ASSERT_EQ(ls.size(), 2u) << ls.dump();
+  EXPECT_EQ(ls[1]["type"], "symlink") << ls.dump();
+  EXPECT_EQ(ls[1]["target"], "../etc/secret") << ls.dump();
 }
 
 }  // namespace
