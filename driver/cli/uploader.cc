@@ -39,8 +39,12 @@ using volume::Path;
 namespace {
 
 constexpr size_t kReadBuffer = 1 << 20;
-// Test hook (see uploader.h): set to anything, the process stops itself.
+// A file whose size or times change while it is read is read again, up to
+// this many reads in all, before the put fails.
+constexpr int kReadAttempts = 3;
+// Test hooks (see uploader.h): set to anything, the process stops itself.
 constexpr char kPauseAfterWalk[] = "SNAPVOL_TEST_PAUSE_AFTER_WALK";
+constexpr char kPauseAfterRead[] = "SNAPVOL_TEST_PAUSE_AFTER_READ";
 
 int64_t MtimeNs(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
@@ -59,6 +63,15 @@ Status Changed(const std::string& path, std::string_view how) {
 bool SameFile(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
          (a.st_mode & S_IFMT) == (b.st_mode & S_IFMT);
+}
+
+// What a reader can cheaply see of a write: appends and truncations change
+// the size; any write changes mtime and ctime (at the file system's clock
+// granularity, so two writes within one tick of a read can go unseen).
+bool SameContentStamp(const struct stat& a, const struct stat& b) {
+  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
+         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
 }
 
 // Test hook: stops the whole process until the test, its parent, which
@@ -92,8 +105,9 @@ struct Uploader::Item {
   // kFile: the path below the walked directory (opened with OpenBeneath),
   // or, with `fd`, LOCAL as given; kSymlink: the link target.
   std::string local;
-  UniqueFd fd;    // kFile: LOCAL itself (or stdin), opened by Put()
-  dev_t dev = 0;  // kFile from the walk: the file fstatat saw
+  UniqueFd fd;                   // kFile: LOCAL itself (or stdin), opened by Put()
+  bool attrs_from_file = false;  // kFile: mode, owner, mtime are the file's (not stdin's)
+  dev_t dev = 0;                 // kFile from the walk: the file fstatat saw
   ino_t ino = 0;
   uint32_t mode = 0, uid = 0, gid = 0;
   int64_t mtime_ns = 0;
@@ -111,7 +125,11 @@ class Uploader::Pool {
   // for a single file); it must outlive the pool. `shown` is its name for
   // messages.
   Pool(store::ObjectStore* objects, Progress* progress, int root, std::string shown)
-      : objects_(objects), progress_(progress), root_(root), root_shown_(std::move(shown)) {}
+      : objects_(objects),
+        progress_(progress),
+        root_(root),
+        root_shown_(std::move(shown)),
+        pause_after_read_(std::getenv(kPauseAfterRead) != nullptr) {}
   // Until Start(), queued items wait.
   void Start(unsigned threads) {
     for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
@@ -186,6 +204,7 @@ class Uploader::Pool {
   Progress* progress_;
   const int root_;
   const std::string root_shown_;
+  const bool pause_after_read_;
   std::vector<std::thread> threads_;
   std::mutex mu_;  // guards the fields below
   std::condition_variable cv_;
@@ -335,6 +354,7 @@ Status Uploader::Walk(UniqueFd dir, const std::string& rel_dir, const Path& remo
     } else if (S_ISREG(st.st_mode)) {
       RETURN_IF_ERROR(Conflict(remote, false, there, &item.replace));
       item.kind = Item::Kind::kFile;
+      item.attrs_from_file = true;
       item.local = rel;
       item.dev = st.st_dev;
       item.ino = st.st_ino;
@@ -434,12 +454,39 @@ Status Uploader::Pool::UploadFile(Item* item, std::vector<char>* buf) {
   if (S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) > kReadBuffer) {
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   }
-  volume::FileWriter writer(objects_);
-  RETURN_IF_ERROR(ReadInto(fd.get(), shown, st, &writer, buf, progress_, &stop_));
-  ASSIGN_OR_RETURN(objects::Content content, writer.Finish());
-  item->content = std::move(content);
-  item->size = writer.size();
-  return Status::Ok();
+  // A regular file is fstat'ed again through the same fd after it is read:
+  // if it was written meanwhile, the bytes read may mix old and new data,
+  // so it is read again, from where reading began (stdin may start past 0).
+  const off_t start = S_ISREG(st.st_mode) ? ::lseek(fd.get(), 0, SEEK_CUR) : 0;
+  for (int attempt = 1;; ++attempt) {
+    volume::FileWriter writer(objects_);
+    RETURN_IF_ERROR(ReadInto(fd.get(), shown, st, &writer, buf, progress_, &stop_));
+    struct stat after = st;
+    if (S_ISREG(st.st_mode)) {
+      PauseForTest(pause_after_read_);
+      if (::fstat(fd.get(), &after) != 0) return LocalError(errno, shown, "cannot stat");
+    }
+    if (SameContentStamp(st, after)) {
+      ASSIGN_OR_RETURN(objects::Content content, writer.Finish());
+      item->content = std::move(content);
+      item->size = writer.size();
+      if (item->attrs_from_file) {
+        // The attributes of the state that was read, not of the listing.
+        item->mode = after.st_mode & 07777;
+        item->uid = after.st_uid;
+        item->gid = after.st_gid;
+        item->mtime_ns = MtimeNs(after);
+      }
+      return Status::Ok();
+    }
+    if (attempt == kReadAttempts) {
+      return Changed(
+          shown, "it was written to during each of " + std::to_string(kReadAttempts) + " reads");
+    }
+    progress_->AddTotal(writer.size());  // read again
+    st = after;
+    if (::lseek(fd.get(), start, SEEK_SET) < 0) return LocalError(errno, shown, "cannot read");
+  }
 }
 
 Result<PutResult> Uploader::Put(const PutRequest& req) {
@@ -520,7 +567,8 @@ Result<PutResult> Uploader::Put(const PutRequest& req) {
     item.remote = target;
     item.local = req.local;
     item.fd = std::move(local);
-    if (S_ISREG(st.st_mode)) {
+    if (S_ISREG(st.st_mode) && !from_stdin) {
+      item.attrs_from_file = true;
       item.mode = st.st_mode & 07777;
       item.mtime_ns = MtimeNs(st);
       item.size = static_cast<uint64_t>(st.st_size);

@@ -24,9 +24,16 @@
 // nothing is committed. So the owner of a directory being put cannot swap
 // a subdirectory for a symlink and have /etc/shadow uploaded.
 //
-// Test hook: with SNAPVOL_TEST_PAUSE_AFTER_WALK set, no file is read until
-// the walk is done; then the process stops itself (SIGSTOP) so that a test
-// can change the tree before it sends SIGCONT.
+// A regular file is fstat'ed through the same fd after it is read; if its
+// size, mtime or ctime moved, it is read again (3 reads in all), then the
+// put fails with "changed while it was read". The entry gets the mode,
+// owner and mtime of the read that was kept. Streams are read once.
+//
+// Test hooks (the process stops itself with SIGSTOP so that a test can
+// change the tree before it sends SIGCONT): with
+// SNAPVOL_TEST_PAUSE_AFTER_WALK set, no file is read until the walk is
+// done, then it stops once; with SNAPVOL_TEST_PAUSE_AFTER_READ set, it
+// stops after each read of a regular file, before the fstat that checks it.
 //
 // File data streams through volume::FileWriter on a pool of reader threads
 // (never a whole file in memory) that starts while the tree is still being

@@ -185,5 +185,41 @@ TEST_F(PutRaceTest, TheTopLevelSymlinkIsFollowedAndNothingBelowIt) {
   EXPECT_EQ(ls[1]["target"], "../etc/secret") << ls.dump();
 }
 
+void Append(const std::string& path, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path;
+  EXPECT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  ::close(fd);
+}
+
+TEST_F(PutRaceTest, FileWrittenWhileReadIsReadAgain) {
+  MakeDirs(Path("one"));
+  WriteFile(Path("one/log"), RandomBytes(3 << 20, 7));
+  Paused p = RunPaused({"volume", "put", "v", "one", "/one"}, "SNAPVOL_TEST_PAUSE_AFTER_READ",
+                       {[&] { Append(Path("one/log"), "appended while put read the file"); }});
+  EXPECT_EQ(p.stops, 2);  // the first read saw the append; the second did not
+  EXPECT_EQ(p.code, 0) << p.output;
+  const std::string stored = Run({"volume", "get", "v", "/one/log", "-"}).out;
+  const std::string now = ReadFile(Path("one/log"));
+  EXPECT_TRUE(stored == now) << "stored " << stored.size() << " bytes, the file has " << now.size();
+  // The attributes of the state that was read.
+  nlohmann::json ls = Json({"volume", "ls", "v", "/one/log"});
+  struct stat st = Lstat(Path("one/log"));
+  ASSERT_EQ(ls.size(), 1u) << ls.dump();
+  EXPECT_EQ(ls[0]["mtime_ns"].get<int64_t>(),
+            static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec);
+}
+
+TEST_F(PutRaceTest, FileWrittenDuringEveryReadFailsThePut) {
+  auto append = [&] { Append(Path("src/a"), "more"); };
+  Paused p = RunPaused({"volume", "put", "v", "src/a", "/a"}, "SNAPVOL_TEST_PAUSE_AFTER_READ",
+                       {append, append, append, append});
+  EXPECT_EQ(p.stops, 3);
+  EXPECT_EQ(p.code, 1) << p.output;
+  EXPECT_THAT(p.output, HasSubstr("local path 'src/a' changed while it was read (it was written "
+                                  "to during each of 3 reads); nothing was committed"));
+  EXPECT_EQ(Versions("v"), 0u);
+}
+
 }  // namespace
 }  // namespace snapvol::cli::testing
