@@ -44,7 +44,7 @@ struct Args {
   std::string vol, vol2, path, local;
   std::vector<std::string> paths;
   uint64_t inode_limit = store::kDefaultInodeLimit;
-  bool yes = false, force = false, recursive = false;
+  bool yes = false, force = false, recursive = false, same_owner = false;
   size_t limit = 0;
 };
 
@@ -112,9 +112,12 @@ void AddVolumeCommands(CLI::App& app, Args& a, Action& action) {
                 "destination (default .; an existing directory receives the item; '-' streams "
                 "a file to stdout)");
   c->add_flag("-f,--force", a.force, "overwrite existing local files");
+  c->add_flag("--same-owner", a.same_owner,
+              "restore stored owners and set-uid/set-gid bits (needs root; default: items are "
+              "owned by you and set-uid/set-gid bits are dropped)");
   c->callback([&] {
     action = [&](Context& ctx) {
-      return VolumeGet(ctx, a.vol, GetRequest{a.path, a.local, a.force});
+      return VolumeGet(ctx, a.vol, GetRequest{a.path, a.local, a.force, a.same_owner});
     };
   });
 

@@ -211,6 +211,24 @@ Status Downloader::CheckTarget(int dirfd, const std::string& name, const std::st
   return Status::Ok();
 }
 
+Status Downloader::SetOwnerAndMode(int fd, int dirfd, const std::string& name,
+                                   const objects::Entry& e, const std::string& shown) const {
+  if (same_owner_) {
+    // Before the chmod: chown(2) clears set-uid/set-gid bits.
+    int rc = fd >= 0 ? ::fchown(fd, e.uid(), e.gid())
+                     : ::fchownat(dirfd, name.c_str(), e.uid(), e.gid(), AT_SYMLINK_NOFOLLOW);
+    if (rc != 0) {
+      return LocalError(errno, shown,
+                        "cannot restore owner " + std::to_string(e.uid()) + ":" +
+                            std::to_string(e.gid()) + " (--same-owner) of");
+    }
+  }
+  if (fd < 0) return Status::Ok();  // a symlink has no mode of its own
+  const uint32_t mode = e.mode() & (same_owner_ ? 07777u : 01777u);
+  if (::fchmod(fd, mode) != 0) return LocalError(errno, shown, "cannot chmod");
+  return Status::Ok();
+}
+
 Status Downloader::WriteFile(int dirfd, const std::string& name, const std::string& shown,
                              const std::string& remote, const Node& node) {
   const objects::Entry& e = node.entry;
@@ -239,7 +257,7 @@ Status Downloader::WriteFile(int dirfd, const std::string& name, const std::stri
       return Status::Ok();
     });
     if (!read.ok()) return local_failed.load() ? read : RemoteError(read, remote);
-    if (::fchmod(fd.get(), e.mode() & 07777) != 0) return LocalError(errno, shown, "cannot chmod");
+    RETURN_IF_ERROR(SetOwnerAndMode(fd.get(), -1, "", e, shown));
     struct timespec times[2] = {{0, UTIME_OMIT}, ToTimespec(e.mtime_ns())};
     if (::futimens(fd.get(), times) != 0) return LocalError(errno, shown, "cannot set mtime");
     // close(2) reports delayed write errors on some file systems (NFS).
@@ -309,9 +327,7 @@ Status Downloader::Write(int dirfd, const std::string& name, const std::string& 
       }
       RETURN_IF_ERROR(WriteChildren(fd.get(), shown, remote, node));
       if (created) {
-        if (::fchmod(fd.get(), e.mode() & 07777) != 0) {
-          return LocalError(errno, shown, "cannot chmod");
-        }
+        RETURN_IF_ERROR(SetOwnerAndMode(fd.get(), -1, "", e, shown));
         struct timespec times[2] = {{0, UTIME_OMIT}, ToTimespec(e.mtime_ns())};
         if (::futimens(fd.get(), times) != 0) return LocalError(errno, shown, "cannot set mtime");
       }
@@ -325,7 +341,8 @@ Status Downloader::Write(int dirfd, const std::string& name, const std::string& 
       }
       struct timespec times[2] = {{0, UTIME_OMIT}, ToTimespec(e.mtime_ns())};
       ::utimensat(dirfd, tmp.c_str(), times, AT_SYMLINK_NOFOLLOW);  // best effort
-      Status st = CheckTarget(dirfd, name, shown, true);
+      Status st = SetOwnerAndMode(-1, dirfd, tmp, e, shown);
+      if (st.ok()) st = CheckTarget(dirfd, name, shown, true);
       if (st.ok() && ::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
         st = LocalError(errno, shown, "cannot rename into place");
       }
@@ -371,6 +388,7 @@ Status Downloader::Stream(const objects::Entry& e, const std::string& remote) {
 
 Result<GetResult> Downloader::Get(const GetRequest& req) {
   force_ = req.force;
+  same_owner_ = req.same_owner;
   auto split = core::SplitVolumePath(req.remote);
   if (!split.ok()) return UsageError(where_ + ": " + split.status().message());
   const volume::Path path = std::move(split).value();

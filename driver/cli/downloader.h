@@ -21,6 +21,15 @@
 // left unwritten in the ftruncated file) or, for stdout, ReadAll. Every
 // chunk is verified (S10) before it is written: a corrupt object is an
 // error naming the path, and the temporary file is removed.
+//
+// Owners and modes (the rules of tar's --same-owner): by default every
+// file, directory and symlink created is owned by the invoking user, and
+// set-uid/set-gid bits are dropped from the stored mode, so a get run as
+// root never turns a file someone else stored into a root-owned set-uid
+// binary. With `same_owner` the stored uid/gid are restored (fchown, which
+// needs root for a foreign owner; a failure is an error) and then the full
+// stored mode, set-uid/set-gid included. Existing directories that are
+// merged into keep their owner and mode. The umask is not applied.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +47,7 @@ struct GetRequest {
   std::string remote;
   std::string local;  // empty = "."; "-" = stdout
   bool force = false;
+  bool same_owner = false;  // restore stored owners and set-uid/set-gid bits
 };
 
 struct GetResult {
@@ -66,6 +76,10 @@ class Downloader {
                        const Node& node);
   Status WriteFile(int dirfd, const std::string& name, const std::string& shown,
                    const std::string& remote, const Node& node);
+  // Restores what the owner rules above allow on a created item: `fd` is
+  // the item, or -1 to act on the symlink `name` in `dirfd`.
+  Status SetOwnerAndMode(int fd, int dirfd, const std::string& name, const objects::Entry& e,
+                         const std::string& shown) const;
   Status CheckTarget(int dirfd, const std::string& name, const std::string& shown,
                      bool symlink_ok) const;
   Status Stream(const objects::Entry& entry, const std::string& remote);
@@ -75,6 +89,7 @@ class Downloader {
   volume::Snapshot snap_;
   std::string where_;
   bool force_ = false;
+  bool same_owner_ = false;
   class Progress* progress_ = nullptr;
   GetResult result_;
 };

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -19,6 +21,7 @@
 
 #include "driver/cli/context.h"
 #include "driver/cli/local_path.h"
+#include "driver/cli/open_beneath.h"
 #include "driver/cli/progress.h"
 #include "driver/cli/remote_tree.h"
 #include "driver/cli/unique_fd.h"
@@ -36,6 +39,12 @@ using volume::Path;
 namespace {
 
 constexpr size_t kReadBuffer = 1 << 20;
+// A file whose size or times change while it is read is read again, up to
+// this many reads in all, before the put fails.
+constexpr int kReadAttempts = 3;
+// Test hooks (see uploader.h): set to anything, the process stops itself.
+constexpr char kPauseAfterWalk[] = "SNAPVOL_TEST_PAUSE_AFTER_WALK";
+constexpr char kPauseAfterRead[] = "SNAPVOL_TEST_PAUSE_AFTER_READ";
 
 int64_t MtimeNs(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
@@ -43,6 +52,33 @@ int64_t MtimeNs(const struct stat& st) {
 
 Status LocalError(int err, const std::string& path, std::string_view what) {
   return Status::FromErrno(err, std::string(what) + " '" + path + "'");
+}
+
+Status Changed(const std::string& path, std::string_view how) {
+  return Status::Aborted("local path '" + path + "' changed while it was read (" +
+                         std::string(how) + "); nothing was committed");
+}
+
+// The same inode, and still of the same type.
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+         (a.st_mode & S_IFMT) == (b.st_mode & S_IFMT);
+}
+
+// What a reader can cheaply see of a write: appends and truncations change
+// the size; any write changes mtime and ctime (at the file system's clock
+// granularity, so two writes within one tick of a read can go unseen).
+bool SameContentStamp(const struct stat& a, const struct stat& b) {
+  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
+         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+// Test hook: stops the whole process until the test, its parent, which
+// sees the stop with waitpid(WUNTRACED), has changed the tree and sent
+// SIGCONT.
+void PauseForTest(bool enabled) {
+  if (enabled) ::raise(SIGSTOP);
 }
 
 Path Child(const Path& dir, const std::string& name) {
@@ -65,9 +101,14 @@ struct Uploader::Item {
   enum class Kind : uint8_t { kFile, kDir, kSymlink };
   Kind kind = Kind::kFile;
   bool replace = false;  // kDir: a non-directory at `remote` is deleted first
-  bool follow = false;   // top-level LOCAL: symlinks to it are followed
   Path remote;
-  std::string local;  // kFile: path to open ("-" = stdin); kSymlink: the link target
+  // kFile: the path below the walked directory (opened with OpenBeneath),
+  // or, with `fd`, LOCAL as given; kSymlink: the link target.
+  std::string local;
+  UniqueFd fd;                   // kFile: LOCAL itself (or stdin), opened by Put()
+  bool attrs_from_file = false;  // kFile: mode, owner, mtime are the file's (not stdin's)
+  dev_t dev = 0;                 // kFile from the walk: the file fstatat saw
+  ino_t ino = 0;
   uint32_t mode = 0, uid = 0, gid = 0;
   int64_t mtime_ns = 0;
   uint64_t size = 0;  // kFile: st_size when planned, bytes uploaded after
@@ -80,8 +121,17 @@ struct Uploader::Item {
 // only after Finish().
 class Uploader::Pool {
  public:
-  Pool(store::ObjectStore* objects, Progress* progress, unsigned threads)
-      : objects_(objects), progress_(progress) {
+  // `root` is the walked directory the items' paths are relative to (-1
+  // for a single file); it must outlive the pool. `shown` is its name for
+  // messages.
+  Pool(store::ObjectStore* objects, Progress* progress, int root, std::string shown)
+      : objects_(objects),
+        progress_(progress),
+        root_(root),
+        root_shown_(std::move(shown)),
+        pause_after_read_(std::getenv(kPauseAfterRead) != nullptr) {}
+  // Until Start(), queued items wait.
+  void Start(unsigned threads) {
     for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
   }
   ~Pool() {
@@ -152,6 +202,9 @@ class Uploader::Pool {
 
   store::ObjectStore* objects_;
   Progress* progress_;
+  const int root_;
+  const std::string root_shown_;
+  const bool pause_after_read_;
   std::vector<std::thread> threads_;
   std::mutex mu_;  // guards the fields below
   std::condition_variable cv_;
@@ -167,6 +220,7 @@ struct Uploader::Plan {
   std::deque<Item> items;
   Pool* pool = nullptr;
   Progress* progress = nullptr;
+  std::string root_shown;  // LOCAL as given, for messages
   uint64_t total_bytes = 0;
   uint64_t files = 0, dirs = 0, symlinks = 0, skipped = 0;
 };
@@ -222,7 +276,7 @@ Status Uploader::Conflict(const Path& path, bool local_is_dir, const objects::En
   return Status::Ok();
 }
 
-Status Uploader::Walk(const std::string& local_dir, const Path& remote_dir,
+Status Uploader::Walk(UniqueFd dir, const std::string& rel_dir, const Path& remote_dir,
                       const objects::Entry* remote_existing, Plan* plan) {
   // What is already there, loaded once per directory, so checking N files
   // costs one listing instead of N lookups from the root.
@@ -240,8 +294,12 @@ Status Uploader::Walk(const std::string& local_dir, const Path& remote_dir,
     if (!st.ok()) return Context::InContext(st, where_);
   }
 
-  DIR* d = ::opendir(local_dir.c_str());
-  if (d == nullptr) return LocalError(errno, local_dir, "cannot read directory");
+  auto shown = [&](const std::string& rel) {
+    return rel.empty() ? plan->root_shown : JoinLocal(plan->root_shown, rel);
+  };
+  DIR* d = ::fdopendir(dir.get());
+  if (d == nullptr) return LocalError(errno, shown(rel_dir), "cannot read directory");
+  dir.Release();
   std::unique_ptr<DIR, int (*)(DIR*)> closer(d, ::closedir);
   std::vector<std::string> names;
   errno = 0;
@@ -249,15 +307,18 @@ Status Uploader::Walk(const std::string& local_dir, const Path& remote_dir,
     std::string_view n = de->d_name;
     if (n != "." && n != "..") names.emplace_back(n);
   }
-  if (errno != 0) return LocalError(errno, local_dir, "cannot read directory");
+  if (errno != 0) return LocalError(errno, shown(rel_dir), "cannot read directory");
   std::sort(names.begin(), names.end());
 
+  // Everything is opened relative to this directory's fd and never through
+  // a symlink: the tree may belong to someone who swaps a directory for a
+  // symlink to /etc while we walk it (issue 12).
   for (const std::string& name : names) {
-    const std::string local = JoinLocal(local_dir, name);
+    const std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
     struct stat st {};
     if (::fstatat(::dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // removed while we walk
-      return LocalError(errno, local, "cannot stat");
+      return LocalError(errno, shown(rel), "cannot stat");
     }
     Path remote = Child(remote_dir, name);
     auto found = existing.find(name);
@@ -271,27 +332,50 @@ Status Uploader::Walk(const std::string& local_dir, const Path& remote_dir,
     if (plan->pool->failed()) return Status::Ok();  // Finish() reports it
     if (S_ISDIR(st.st_mode)) {
       RETURN_IF_ERROR(Conflict(remote, true, there, &item.replace));
+      UniqueFd sub(
+          ::openat(::dirfd(d), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      struct stat opened {};
+      if (!sub.valid()) {
+        if (errno == ENOENT) continue;
+        if (errno == ELOOP || errno == ENOTDIR) {
+          return Changed(shown(rel), "a directory was replaced by a symlink or file");
+        }
+        return LocalError(errno, shown(rel), "cannot read directory");
+      }
+      if (::fstat(sub.get(), &opened) != 0) return LocalError(errno, shown(rel), "cannot stat");
+      if (!SameFile(st, opened)) {
+        return Changed(shown(rel), "it is no longer the directory that was listed");
+      }
       item.kind = Item::Kind::kDir;
       bool replace = item.replace;
       Add(std::move(item), plan);
-      RETURN_IF_ERROR(Walk(local, remote, replace ? nullptr : there, plan));
+      RETURN_IF_ERROR(Walk(std::move(sub), rel, remote, replace ? nullptr : there, plan));
       continue;
     } else if (S_ISREG(st.st_mode)) {
       RETURN_IF_ERROR(Conflict(remote, false, there, &item.replace));
       item.kind = Item::Kind::kFile;
-      item.local = local;
+      item.attrs_from_file = true;
+      item.local = rel;
+      item.dev = st.st_dev;
+      item.ino = st.st_ino;
       item.size = static_cast<uint64_t>(st.st_size);
     } else if (S_ISLNK(st.st_mode)) {
       RETURN_IF_ERROR(Conflict(remote, false, there, &item.replace));
       std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
       ssize_t n = ::readlinkat(::dirfd(d), name.c_str(), target.data(), target.size());
-      if (n < 0) return LocalError(errno, local, "cannot read symlink");
+      if (n < 0) {
+        if (errno == EINVAL) return Changed(shown(rel), "a symlink was replaced");
+        return LocalError(errno, shown(rel), "cannot read symlink");
+      }
+      if (static_cast<size_t>(n) == target.size()) {
+        return Changed(shown(rel), "a symlink was replaced by a longer one");
+      }
       target.resize(static_cast<size_t>(n));
       item.kind = Item::Kind::kSymlink;
       item.local = std::move(target);
     } else {
       std::fprintf(stderr, "snapvol: skipping %s: not a regular file, directory or symlink\n",
-                   core::QuoteBytes(local).c_str());
+                   core::QuoteBytes(shown(rel)).c_str());
       ++plan->skipped;
       continue;
     }
@@ -349,28 +433,60 @@ Status ReadInto(int fd, const std::string& path, const struct stat& st, volume::
 }  // namespace
 
 Status Uploader::Pool::UploadFile(Item* item, std::vector<char>* buf) {
-  UniqueFd fd;
-  if (item->local == "-") {
-    fd = UniqueFd(::dup(STDIN_FILENO));
-  } else {
-    int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | (item->follow ? 0 : O_NOFOLLOW);
-    fd = UniqueFd(::open(item->local.c_str(), flags));
+  const bool walked = !item->fd.valid();
+  const std::string shown = walked ? JoinLocal(root_shown_, item->local) : item->local;
+  UniqueFd fd =
+      walked ? UniqueFd(OpenBeneath(root_, item->local, O_RDONLY | O_NOCTTY)) : std::move(item->fd);
+  if (!fd.valid()) {
+    if (errno == ELOOP || errno == ENOTDIR || errno == EXDEV) {
+      return Changed(shown, "a symlink appeared on its path");
+    }
+    return LocalError(errno, shown, "cannot open");
   }
-  if (!fd.valid()) return LocalError(errno, item->local, "cannot open");
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return LocalError(errno, item->local, "cannot stat");
+  if (::fstat(fd.get(), &st) != 0) return LocalError(errno, shown, "cannot stat");
+  if (walked && (st.st_dev != item->dev || st.st_ino != item->ino || !S_ISREG(st.st_mode))) {
+    return Changed(shown, "it is no longer the file that was listed");
+  }
   if (S_ISDIR(st.st_mode)) {
-    return Status::FailedPrecondition("'" + item->local + "' became a directory");
+    return Status::FailedPrecondition("'" + shown + "' became a directory");
   }
   if (S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) > kReadBuffer) {
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   }
-  volume::FileWriter writer(objects_);
-  RETURN_IF_ERROR(ReadInto(fd.get(), item->local, st, &writer, buf, progress_, &stop_));
-  ASSIGN_OR_RETURN(objects::Content content, writer.Finish());
-  item->content = std::move(content);
-  item->size = writer.size();
-  return Status::Ok();
+  // A regular file is fstat'ed again through the same fd after it is read:
+  // if it was written meanwhile, the bytes read may mix old and new data,
+  // so it is read again, from where reading began (stdin may start past 0).
+  const off_t start = S_ISREG(st.st_mode) ? ::lseek(fd.get(), 0, SEEK_CUR) : 0;
+  for (int attempt = 1;; ++attempt) {
+    volume::FileWriter writer(objects_);
+    RETURN_IF_ERROR(ReadInto(fd.get(), shown, st, &writer, buf, progress_, &stop_));
+    struct stat after = st;
+    if (S_ISREG(st.st_mode)) {
+      PauseForTest(pause_after_read_);
+      if (::fstat(fd.get(), &after) != 0) return LocalError(errno, shown, "cannot stat");
+    }
+    if (SameContentStamp(st, after)) {
+      ASSIGN_OR_RETURN(objects::Content content, writer.Finish());
+      item->content = std::move(content);
+      item->size = writer.size();
+      if (item->attrs_from_file) {
+        // The attributes of the state that was read, not of the listing.
+        item->mode = after.st_mode & 07777;
+        item->uid = after.st_uid;
+        item->gid = after.st_gid;
+        item->mtime_ns = MtimeNs(after);
+      }
+      return Status::Ok();
+    }
+    if (attempt == kReadAttempts) {
+      return Changed(
+          shown, "it was written to during each of " + std::to_string(kReadAttempts) + " reads");
+    }
+    progress_->AddTotal(writer.size());  // read again
+    st = after;
+    if (::lseek(fd.get(), start, SEEK_SET) < 0) return LocalError(errno, shown, "cannot read");
+  }
 }
 
 Result<PutResult> Uploader::Put(const PutRequest& req) {
@@ -391,24 +507,45 @@ Result<PutResult> Uploader::Put(const PutRequest& req) {
 
   struct stat st {};
   const bool from_stdin = req.local == "-";
+  UniqueFd local;
   if (from_stdin) {
     if (::fstat(STDIN_FILENO, &st) != 0) return LocalError(errno, "-", "cannot stat stdin");
-  } else if (::stat(req.local.c_str(), &st) != 0) {
-    return LocalError(errno, req.local, "cannot read local path");
-  }
-
-  // Declaration order matters: the pool's workers use `progress` and the
-  // items in `plan`, so it is destroyed (joined) before both.
-  Progress progress("put", 0);
-  Plan plan;
-  Pool pool(&engine_->objects(), &progress, UploadThreads());
-  plan.pool = &pool;
-  plan.progress = &progress;
-  if (!S_ISDIR(st.st_mode) || from_stdin) {
-    if (!from_stdin && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
+    local = UniqueFd(::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
+    if (!local.valid()) return LocalError(errno, "-", "cannot read stdin");
+  } else {
+    // LOCAL as typed is followed if it is a symlink (like `cp -r` and modal:
+    // the user named it); nothing below it ever is. stat() first, so a
+    // socket or block device is refused without being opened.
+    if (::stat(req.local.c_str(), &st) != 0) {
+      return LocalError(errno, req.local, "cannot read local path");
+    }
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) &&
+        !S_ISCHR(st.st_mode)) {
       return Status::FailedPrecondition("local path '" + req.local +
                                         "' is not a file or directory");
     }
+    local = UniqueFd(::open(req.local.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC |
+                                                   (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0)));
+    if (!local.valid()) return LocalError(errno, req.local, "cannot open");
+    struct stat opened {};
+    if (::fstat(local.get(), &opened) != 0) return LocalError(errno, req.local, "cannot stat");
+    if (!SameFile(st, opened)) return Changed(req.local, "it was replaced while being opened");
+    st = opened;
+  }
+  const bool walk = S_ISDIR(st.st_mode) && !from_stdin;
+
+  // Declaration order matters: the pool's workers use `local`, `progress`
+  // and the items in `plan`, so it is destroyed (joined) before them.
+  Progress progress("put", 0);
+  Plan plan;
+  plan.root_shown = req.local;
+  Pool pool(&engine_->objects(), &progress, walk ? local.get() : -1, req.local);
+  plan.pool = &pool;
+  plan.progress = &progress;
+  // The test hook holds every read back until the walk is done.
+  const bool pause_after_walk = std::getenv(kPauseAfterWalk) != nullptr;
+  if (!pause_after_walk) pool.Start(UploadThreads());
+  if (!walk) {
     std::string base = from_stdin ? "" : LastComponent(req.local);
     bool into_dir = target.empty();
     if (!into_dir) {
@@ -427,10 +564,11 @@ Result<PutResult> Uploader::Put(const PutRequest& req) {
     Item item;
     RETURN_IF_ERROR(Conflict(target, false, existing ? &*existing : nullptr, &item.replace));
     item.kind = Item::Kind::kFile;
-    item.follow = true;
     item.remote = target;
     item.local = req.local;
-    if (S_ISREG(st.st_mode)) {
+    item.fd = std::move(local);
+    if (S_ISREG(st.st_mode) && !from_stdin) {
+      item.attrs_from_file = true;
       item.mode = st.st_mode & 07777;
       item.mtime_ns = MtimeNs(st);
       item.size = static_cast<uint64_t>(st.st_size);
@@ -451,19 +589,28 @@ Result<PutResult> Uploader::Put(const PutRequest& req) {
     } else {
       ASSIGN_OR_RETURN(existing, resolve(target));
     }
-    Item top;
+    bool replace = false;
     if (!target.empty()) {
+      Item top;
       RETURN_IF_ERROR(Conflict(target, true, existing ? &*existing : nullptr, &top.replace));
+      replace = top.replace;
       top.kind = Item::Kind::kDir;
       top.remote = target;
       top.mode = st.st_mode & 07777;
       top.uid = st.st_uid;
       top.gid = st.st_gid;
       top.mtime_ns = MtimeNs(st);
-      Add(top, &plan);
+      Add(std::move(top), &plan);
     }
+    // Its own open file description: readdir moves the offset.
+    UniqueFd dir(::openat(local.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid()) return LocalError(errno, req.local, "cannot read directory");
     RETURN_IF_ERROR(
-        Walk(req.local, target, existing && !top.replace ? &*existing : nullptr, &plan));
+        Walk(std::move(dir), "", target, existing && !replace ? &*existing : nullptr, &plan));
+  }
+  if (pause_after_walk) {
+    PauseForTest(pause_after_walk);
+    pool.Start(UploadThreads());
   }
 
   RETURN_IF_ERROR(pool.Finish());

@@ -14,6 +14,27 @@
 // is a FIFO or character device ("/dev/stdin") or "-" is streamed as one
 // file.
 //
+// Hostile trees (issue 12): LOCAL is followed if it is a symlink (the user
+// named it, as with `cp -r`) and opened once; everything below it is
+// reached relative to directory fds and never through a symlink: each
+// directory with openat(O_DIRECTORY|O_NOFOLLOW), each file with
+// OpenBeneath. Whatever was opened is fstat'ed and must be the inode (and
+// type) the walk listed; otherwise, or if a symlink turns up on the way,
+// the put fails with "local path '...' changed while it was read" and
+// nothing is committed. So the owner of a directory being put cannot swap
+// a subdirectory for a symlink and have /etc/shadow uploaded.
+//
+// A regular file is fstat'ed through the same fd after it is read; if its
+// size, mtime or ctime moved, it is read again (3 reads in all), then the
+// put fails with "changed while it was read". The entry gets the mode,
+// owner and mtime of the read that was kept. Streams are read once.
+//
+// Test hooks (the process stops itself with SIGSTOP so that a test can
+// change the tree before it sends SIGCONT): with
+// SNAPVOL_TEST_PAUSE_AFTER_WALK set, no file is read until the walk is
+// done, then it stops once; with SNAPVOL_TEST_PAUSE_AFTER_READ set, it
+// stops after each read of a regular file, before the fstat that checks it.
+//
 // File data streams through volume::FileWriter on a pool of reader threads
 // (never a whole file in memory) that starts while the tree is still being
 // walked; every file of a directory tree goes into a single ChangeSet, so a
@@ -26,6 +47,7 @@
 #include <cstdint>
 #include <string>
 
+#include "driver/cli/unique_fd.h"
 #include "driver/core/result.h"
 #include "driver/volume/engine.h"
 
@@ -60,7 +82,8 @@ class Uploader {
   struct Item;
   struct Plan;
   class Pool;
-  Status Walk(const std::string& local_dir, const volume::Path& remote_dir,
+  // Lists `dir` (owned; `rel_dir` is its path below LOCAL, "" for LOCAL).
+  Status Walk(UniqueFd dir, const std::string& rel_dir, const volume::Path& remote_dir,
               const objects::Entry* remote_existing, Plan* plan);
   Status Conflict(const volume::Path& path, bool local_is_dir, const objects::Entry* existing,
                   bool* replace) const;

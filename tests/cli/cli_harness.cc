@@ -173,10 +173,10 @@ nlohmann::json CliTest::Json(const std::vector<std::string>& args) {
   return j;
 }
 
-pid_t CliTest::Spawn(const std::vector<std::string>& args) {
+pid_t CliTest::Spawn(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::vector<std::string> argv{Binary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<std::string> envv = Envp({});
+  std::vector<std::string> envv = Envp(env);
   auto cargv = CStrings(argv);
   auto cenv = CStrings(envv);
   static int counter = 0;

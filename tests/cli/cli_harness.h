@@ -37,9 +37,9 @@ class CliTest : public ::testing::Test {
   std::string Ok(const std::vector<std::string>& args);
   // Parses `snapvol --json args...`, expecting exit 0.
   nlohmann::json Json(const std::vector<std::string>& args);
-  // Starts `snapvol args...` without waiting; stdout/stderr go to files in
-  // dir(). Returns the pid.
-  pid_t Spawn(const std::vector<std::string>& args);
+  // Starts `snapvol args...` (environment as Run()) without waiting;
+  // stdout/stderr go to files in dir(). Returns the pid.
+  pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
   // waitpid; returns the exit code (128 + signal if killed).
   static int Wait(pid_t pid);
   // What a Spawn()ed process printed (stdout and stderr), for failure messages.
