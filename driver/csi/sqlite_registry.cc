@@ -221,7 +221,12 @@ Result<std::unique_ptr<Registry>> OpenSqliteRegistry(const std::string& path) {
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (ec) return Status::FromErrno(ec.value(), "create directory for CSI registry " + path);
   // Owner-only, like everything under the state dir (see SqliteCatalog::Open).
-  if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
+  // O_EXCL: never open (and close) an existing database file here: closing
+  // any descriptor of it drops every POSIX lock this process's other SQLite
+  // connections hold on it.
+  if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) {
+    ::close(fd);
+  }
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db,

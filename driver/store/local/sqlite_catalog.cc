@@ -176,7 +176,12 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& pa
                                                            SqliteCatalogOptions options) {
   // SQLite creates the file (and its -wal and -shm, which copy its mode)
   // with the umask's mode; the catalog names every volume: owner-only.
-  if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
+  // O_EXCL: never open (and close) an existing database file here: closing
+  // any descriptor of it drops every POSIX lock this process's other SQLite
+  // connections hold on it.
+  if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) {
+    ::close(fd);
+  }
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
