@@ -1,6 +1,7 @@
 #include "driver/csi/driver_app.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -53,6 +54,7 @@ int RunDriver(int argc, char** argv) {
   bool fs_group = true;
   std::string mount_cgroup;
   std::string tenancy_config;
+  std::string kubelet_dir = "/var/lib/kubelet";
   app.add_option("--endpoint", endpoint, "CSI endpoint (unix socket)")
       ->envname("CSI_ENDPOINT")
       ->capture_default_str();
@@ -88,8 +90,14 @@ int RunDriver(int argc, char** argv) {
                  "YAML file: which environments inline volumes of each namespace may use "
                  "(default: only the environment named like the pod's namespace)")
       ->envname("SNAPVOL_TENANCY_CONFIG");
+  app.add_option("--kubelet-dir", kubelet_dir,
+                 "kubelet's root directory: NodePublishVolume mounts only below it")
+      ->capture_default_str();
   app.set_version_flag("--version", std::string("snapvol-driver ") + SNAPVOL_VERSION);
   CLI11_PARSE(app, argc, argv);
+  // Everything the driver creates (socket, state, publish records) is the
+  // owner's (root's) only; mount servers set their own modes.
+  ::umask(077);
 
   LogLevel level;
   if (!ParseLogLevel(log_level_text, &level)) {
@@ -158,6 +166,7 @@ int RunDriver(int argc, char** argv) {
   options.node.max_volumes_per_node = max_volumes;
   options.node.mount_group = fs_group;
   options.node.tenancy = std::move(tenancy);
+  options.node.kubelet_dir = kubelet_dir;
   auto server = Server::Start(
       options, Server::Parts{&engine, registry.get(), mounter.get(), published.get()});
   if (!server.ok()) return Fail(server.status());

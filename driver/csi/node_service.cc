@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <filesystem>
 
 #include "driver/csi/grpc_status.h"
 #include "driver/csi/log.h"
@@ -27,6 +28,44 @@ grpc::Status Busy(const std::string& subject) {
 
 // Creates the target directory (kubelet creates only its parent). Returns
 // whether this call created it.
+// A target kubelet would give: absolute, normalized (no "..", "." or
+// repeated slashes), strictly below `kubelet_dir`, whose existing part
+// resolves (symlinks followed) to below the resolved kubelet directory.
+Status CheckTarget(const std::string& target, const std::string& kubelet_dir) {
+  namespace fs = std::filesystem;
+  const fs::path path(target);
+  if (!path.is_absolute()) {
+    return Status::InvalidArgument("target_path '" + target + "' is not absolute");
+  }
+  if (path.lexically_normal().string() != target || target.back() == '/') {
+    return Status::InvalidArgument("target_path '" + target + "' is not a normalized path");
+  }
+  const fs::path root = fs::path(kubelet_dir).lexically_normal();
+  const auto below = [](const fs::path& p, const fs::path& dir) {
+    const std::string rel = p.lexically_relative(dir).string();
+    return !rel.empty() && rel != "." && rel.rfind("..", 0) != 0;
+  };
+  if (!below(path, root)) {
+    return Status::PermissionDenied("target_path '" + target +
+                                    "' is outside the kubelet directory " + root.string() +
+                                    " (--kubelet-dir)");
+  }
+  // The deepest existing ancestor must resolve inside the kubelet directory.
+  std::error_code ec;
+  fs::path existing = path;
+  while (!fs::exists(fs::symlink_status(existing, ec)) && existing != existing.root_path()) {
+    existing = existing.parent_path();
+  }
+  const fs::path real_root = fs::weakly_canonical(root, ec);
+  const fs::path real = fs::weakly_canonical(existing, ec);
+  if (ec || (real != real_root && !below(real, real_root))) {
+    return Status::PermissionDenied("target_path '" + target +
+                                    "' leads outside the kubelet directory " + root.string() +
+                                    " through a symlink");
+  }
+  return Status::Ok();
+}
+
 Result<bool> MakeTarget(const std::string& path) {
   if (::mkdir(path.c_str(), 0750) == 0) return true;
   if (errno != EEXIST) return Status::FromErrno(errno, "create target path " + path);
@@ -107,8 +146,8 @@ grpc::Status NodeService::NodePublishVolume(grpc::ServerContext*,
   if (req->volume_id().empty()) return InvalidArgument("NodePublishVolume: volume_id is required");
   const std::string subject = "volume '" + req->volume_id() + "'";
   if (req->target_path().empty()) return InvalidArgument(subject + ": target_path is required");
-  if (req->target_path()[0] != '/') {
-    return InvalidArgument(subject + ": target_path '" + req->target_path() + "' is not absolute");
+  if (Status st = CheckTarget(req->target_path(), options_.kubelet_dir); !st.ok()) {
+    return ToGrpc(st.Annotate(subject));
   }
   if (!req->has_volume_capability()) {
     return InvalidArgument(subject + ": volume_capability is required");

@@ -39,6 +39,9 @@ struct NodeOptions {
   std::chrono::milliseconds recover_interval{60'000};
   // Which environments inline volumes of each namespace reach (tenancy.h).
   TenancyPolicy tenancy;
+  // NodePublishVolume mounts only below this directory (kubelet's root):
+  // a caller of the socket cannot have a volume mounted over /etc.
+  std::string kubelet_dir = "/var/lib/kubelet";
 };
 
 class NodeService final : public ::csi::v1::Node::Service {

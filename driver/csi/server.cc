@@ -2,6 +2,7 @@
 
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -78,7 +79,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Part
   }
 
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(socket).parent_path(), ec);
+  const std::filesystem::path socket_dir = std::filesystem::path(socket).parent_path();
+  if (std::filesystem::create_directories(socket_dir, ec)) {
+    std::filesystem::permissions(socket_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   // A socket left by a previous (killed) driver would make bind fail.
   if (::unlink(socket.c_str()) != 0 && errno != ENOENT) {
     return Status::FromErrno(errno, "remove stale socket " + socket);
@@ -93,6 +98,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Part
   }
   s->server_ = builder.BuildAndStart();
   if (!s->server_) return Status::Unavailable("cannot serve gRPC on " + options.endpoint);
+  // Whoever can connect can mount any volume anywhere below the kubelet
+  // directory: root only (kubelet and the sidecars run as root).
+  if (::chmod(socket.c_str(), 0600) != 0) {
+    return Status::FromErrno(errno, "restrict the CSI socket " + socket);
+  }
   LOG_CSI(kInfo) << "serving "
                  << (controller && node ? "controller+node"
                      : controller       ? "controller"

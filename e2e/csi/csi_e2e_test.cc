@@ -150,7 +150,8 @@ class CsiE2eTest : public ::testing::Test {
         SNAPVOL_DRIVER_BINARY,         "--mode=all",
         "--endpoint=unix://" + socket, "--node-id=e2e-node",
         "--store=" + dir_ + "/store",  "--state-dir=" + dir_ + "/state",
-        "--commit-interval=0",         "--log-level=debug"};
+        "--commit-interval=0",         "--log-level=debug",
+        "--kubelet-dir=" + dir_};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -49,6 +49,7 @@ class CsiHarness : public ::testing::Test {
     options.node.node_id = "node-1";
     options.node.recover_interval = std::chrono::milliseconds(0);
     options.node.tenancy = tenancy_;
+    options.node.kubelet_dir = dir_.path();
     auto server = Server::Start(
         options, Server::Parts{engine_.get(), registry_.get(), &mounter_, published_.get()});
     ASSERT_TRUE(server.ok()) << server.status().ToString();

@@ -3,7 +3,10 @@
 // csi-sanity checks), ephemeral volumes, stats and driver restart.
 #include "driver/csi/node_service.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
 #include <set>
 
@@ -79,6 +82,64 @@ TEST_F(NodeServiceTest, PublishValidatesArguments) {
   EXPECT_EQ(call().error_code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(mounter_.mount_calls, 0);
   EXPECT_FALSE(Exists(Target()));
+}
+
+// Whoever reaches the socket must not get a volume mounted over a system
+// directory: targets stay below the kubelet directory, normalized, and no
+// symlink below it leads out.
+TEST_F(NodeServiceTest, TargetsOutsideTheKubeletDirectoryAreRefused) {
+  std::string id = MustCreate("vol");
+  const std::string outside = dir_.path() + "-outside";
+  ASSERT_EQ(::mkdir(outside.c_str(), 0755), 0);
+  ASSERT_EQ(::symlink(outside.c_str(), (pods_dir() + "/escape").c_str()), 0);
+  struct Case {
+    std::string target;
+    StatusCode code;
+  };
+  const Case cases[] = {
+      {"/etc", StatusCode::PERMISSION_DENIED},
+      {outside + "/mnt", StatusCode::PERMISSION_DENIED},
+      {pods_dir() + "/../../etc", StatusCode::INVALID_ARGUMENT},
+      {pods_dir() + "/./a", StatusCode::INVALID_ARGUMENT},
+      {pods_dir() + "//a", StatusCode::INVALID_ARGUMENT},
+      {pods_dir() + "/a/", StatusCode::INVALID_ARGUMENT},
+      {dir_.path(), StatusCode::PERMISSION_DENIED},  // the kubelet directory itself
+      {pods_dir() + "/escape/mnt", StatusCode::PERMISSION_DENIED},
+      {pods_dir() + "/escape", StatusCode::PERMISSION_DENIED},
+  };
+  for (const Case& c : cases) {
+    grpc::Status st = Publish(id, c.target);
+    EXPECT_EQ(st.error_code(), c.code) << c.target << ": " << st.error_message();
+  }
+  EXPECT_EQ(mounter_.mount_calls, 0);
+  EXPECT_FALSE(Exists(outside + "/mnt"));
+  ASSERT_TRUE(Publish(id, Target("fine")).ok());
+  ASSERT_TRUE(Unpublish(id, Target("fine")).ok());
+  ::unlink((pods_dir() + "/escape").c_str());
+  ::rmdir(outside.c_str());
+}
+
+// The socket is root's only: another local user cannot even connect.
+TEST_F(NodeServiceTest, TheSocketIsOwnerOnly) {
+  const std::string socket = dir_.path() + "/csi.sock";
+  struct stat st {};
+  ASSERT_EQ(::stat(socket.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  if (::geteuid() != 0) GTEST_SKIP() << "the other-user check needs root";
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) _exit(2);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket.c_str());
+    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    _exit(rc != 0 && errno == EACCES ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 TEST_F(NodeServiceTest, PublishUnknownVolumesIsNotFound) {
