@@ -77,5 +77,8 @@ bool ServerAlive(int pid);
 // Runs `fn` in a child process with uid/gid 65534 (nobody); returns its
 // exit status (0 = success).
 int RunAsNobody(const std::function<int()>& fn);
+// Runs `fn` in a child process that stays uid 0 but drops every capability
+// (a container's root without CAP_DAC_OVERRIDE and the rest).
+int RunAsRootWithoutCapabilities(const std::function<int()>& fn);
 
 }  // namespace snapvol::e2e

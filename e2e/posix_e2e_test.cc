@@ -285,6 +285,38 @@ TEST_F(PosixTest, XattrsFsyncStatfsFifo) {
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
 }
 
+// Privilege is capabilities, as in the kernel: uid 0 that dropped them
+// (a container's root with no CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN ...)
+// gets what the permission bits give it, nothing more.
+TEST_F(PosixTest, RootWithoutCapabilitiesIsBoundByPermissionBits) {
+  const std::string m = MountAt("m");
+  ASSERT_TRUE(WriteFile(m + "/secret", "theirs"));
+  ASSERT_EQ(::chown((m + "/secret").c_str(), 1000, 1000), 0);
+  ASSERT_EQ(::chmod((m + "/secret").c_str(), 0600), 0);
+  ASSERT_EQ(::mkdir((m + "/theirs").c_str(), 0755), 0);
+  ASSERT_EQ(::chown((m + "/theirs").c_str(), 1000, 1000), 0);
+  ASSERT_TRUE(WriteFile(m + "/open", "anyone"));
+  ASSERT_EQ(::chmod((m + "/open").c_str(), 0644), 0);
+  // Fully privileged root: everything, as before.
+  EXPECT_EQ(ReadFile(m + "/secret"), "theirs");
+  const int rc = RunAsRootWithoutCapabilities([&] {
+    if (::open((m + "/secret").c_str(), O_RDONLY) >= 0 || errno != EACCES) return 1;
+    if (::open((m + "/theirs/new").c_str(), O_CREAT | O_WRONLY, 0644) >= 0 || errno != EACCES) {
+      return 2;
+    }
+    if (::chmod((m + "/secret").c_str(), 0666) == 0 || errno != EPERM) return 3;
+    if (::chown((m + "/open").c_str(), 1000, 1000) == 0 || errno != EPERM) return 4;
+    if (::setxattr((m + "/secret").c_str(), "trusted.x", "1", 1, 0) == 0) return 5;
+    // What the bits give root as the owner of /open still works.
+    int fd = ::open((m + "/open").c_str(), O_RDWR);
+    if (fd < 0) return 6;
+    ::close(fd);
+    return 0;
+  });
+  EXPECT_EQ(rc, 0) << "step " << rc << " was allowed (or failed wrongly)";
+  EXPECT_EQ(ReadFile(m + "/secret"), "theirs");
+}
+
 // A directory that is already committed keeps the xattrs set, replaced or
 // removed on it in a mount (docs/mount.md), and a chmod alone keeps them.
 TEST_F(PosixTest, XattrsOfACommittedDirectoryAreCommitted) {

@@ -17,34 +17,50 @@ inline constexpr int kMayRead = 4;
 inline constexpr int kMayWrite = 2;
 inline constexpr int kMayExec = 1;
 
-// The caller of an operation. Supplementary groups are fetched lazily (the
-// FUSE layer reads them from /proc, which costs a syscall or more).
+// The caller of an operation. Supplementary groups and capabilities are
+// fetched lazily (the FUSE layer reads them from /proc, which costs a
+// syscall or more), and only when plain permission bits do not decide.
+//
+// Privilege follows the kernel: not "uid 0" but uid 0 holding the
+// capability an override needs (CAP_DAC_OVERRIDE to bypass permission
+// bits, CAP_FOWNER to act as an owner, ...), so a container's root that
+// dropped its capabilities gets no more than its bits allow.
 class Cred {
  public:
-  Cred() = default;  // root
-  Cred(uint32_t uid, uint32_t gid, std::function<std::vector<uint32_t>()> groups = {})
-      : uid_(uid), gid_(gid), groups_fn_(std::move(groups)) {}
+  Cred() = default;  // root with every capability (the mount's own work)
+  // `caps` returns the caller's effective capability set (CapEff); without
+  // it, uid 0 holds every capability.
+  Cred(uint32_t uid, uint32_t gid, std::function<std::vector<uint32_t>()> groups = {},
+       std::function<uint64_t()> caps = {})
+      : uid_(uid), gid_(gid), groups_fn_(std::move(groups)), caps_fn_(std::move(caps)) {}
   uint32_t uid() const { return uid_; }
   uint32_t gid() const { return gid_; }
-  bool root() const { return uid_ == 0; }
   // Whether `gid` is the caller's group or one of its supplementary groups.
   bool InGroup(uint32_t gid) const;
+  // Whether the caller may use capability `cap` (CAP_* from
+  // <linux/capability.h>) on the mount's files: uid 0 holding it. Host uid 0
+  // only: a user namespace's root is another uid here.
+  bool Capable(int cap) const;
 
  private:
   uint32_t uid_ = 0;
   uint32_t gid_ = 0;
   std::function<std::vector<uint32_t>()> groups_fn_;
+  std::function<uint64_t()> caps_fn_;
   mutable std::optional<std::vector<uint32_t>> groups_;
+  mutable std::optional<uint64_t> caps_;
 };
 
 // Whether `cred` may access an object with permission bits `mode` (07777),
-// owner `uid`, group `gid` for `mask` (kMayRead | kMayWrite | kMayExec).
-// Root may do anything except execute a non-directory with no x bit.
+// owner `uid`, group `gid` for `mask` (kMayRead | kMayWrite | kMayExec), as
+// the kernel's generic_permission decides: the bits, else
+// CAP_DAC_READ_SEARCH (read; read and search of directories), else
+// CAP_DAC_OVERRIDE (anything but executing a non-directory with no x bit).
 bool MayAccess(uint32_t mode, uint32_t uid, uint32_t gid, bool is_dir, const Cred& cred, int mask);
 
 // Sticky-directory rule for removing or renaming a name: allowed if the
-// directory is not sticky, or the caller is root or owns the directory or
-// the object.
+// directory is not sticky, or the caller owns the directory or the object,
+// or holds CAP_FOWNER.
 bool MayDeleteFromSticky(uint32_t dir_mode, uint32_t dir_uid, uint32_t obj_uid, const Cred& cred);
 
 }  // namespace snapvol::fs

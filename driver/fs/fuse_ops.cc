@@ -328,15 +328,41 @@ void EndChange(Session* s, Ino ino);
 Session* S(fuse_req_t req) { return static_cast<Session*>(fuse_req_userdata(req)); }
 View& V(fuse_req_t req) { return S(req)->server->view(); }
 
+// The effective capabilities (CapEff in /proc/<tid>/status) of the thread
+// that made a request; none if it cannot be read (pid 0: not visible in
+// this PID namespace).
+uint64_t EffectiveCaps(pid_t pid) {
+  if (pid <= 0) return 0;
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/status", static_cast<int>(pid));
+  FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return 0;
+  uint64_t caps = 0;
+  char line[256];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    unsigned long long v = 0;
+    if (std::sscanf(line, "CapEff: %llx", &v) == 1) {
+      caps = v;
+      break;
+    }
+  }
+  std::fclose(f);
+  return caps;
+}
+
 Cred CredOf(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Cred(ctx->uid, ctx->gid, [req]() {
-    std::vector<uint32_t> out;
-    gid_t list[256];
-    int n = fuse_req_getgroups(req, 256, list);
-    for (int i = 0; i < n && i < 256; ++i) out.push_back(list[i]);
-    return out;
-  });
+  const pid_t pid = ctx->pid;
+  return Cred(
+      ctx->uid, ctx->gid,
+      [req]() {
+        std::vector<uint32_t> out;
+        gid_t list[256];
+        int n = fuse_req_getgroups(req, 256, list);
+        for (int i = 0; i < n && i < 256; ++i) out.push_back(list[i]);
+        return out;
+      },
+      [pid]() { return EffectiveCaps(pid); });
 }
 
 mode_t TypeBits(NodeType t) {

@@ -1,6 +1,7 @@
 #include "driver/fs/view.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -368,7 +369,9 @@ Attr View::NewAttr(Node* dir, uint32_t mode, const Cred& cred, bool is_dir) cons
   } else {
     a.gid = cred.gid();
   }
-  if (!is_dir && (a.mode & S_ISGID) && !cred.root() && !cred.InGroup(a.gid)) a.mode &= ~S_ISGID;
+  if (!is_dir && (a.mode & S_ISGID) && !cred.Capable(CAP_FSETID) && !cred.InGroup(a.gid)) {
+    a.mode &= ~S_ISGID;
+  }
   a.mtime_ns = a.ctime_ns = a.atime_ns = NowNs();
   return a;
 }
@@ -676,7 +679,7 @@ Result<EntryOut> View::SetAttr(Ino ino, const SetAttrIn& in, const Cred& cred) {
     RETURN_IF_ERROR(CheckWritable());
     if (!in.via_handle) RETURN_IF_ERROR(CheckLive(n));
   }
-  const bool owner = cred.root() || cred.uid() == n->attr.uid;
+  const bool owner = cred.uid() == n->attr.uid || cred.Capable(CAP_FOWNER);
   // Without FUSE_CAP_HANDLE_KILLPRIV the kernel clears set-id bits itself
   // when a non-owner writes or truncates (file_remove_privs): that arrives
   // as a mode change, only clearing S_ISUID/S_ISGID, from the writer.
@@ -689,11 +692,12 @@ Result<EntryOut> View::SetAttr(Ino ino, const SetAttrIn& in, const Cred& cred) {
     if (!kill_priv) return PosixError(EPERM, "only the owner may change the mode");
     RETURN_IF_ERROR(CheckAccess(n, cred, kMayWrite));
   }
-  if (in.uid && !(cred.root() || (cred.uid() == n->attr.uid && *in.uid == n->attr.uid))) {
+  if (in.uid &&
+      !(cred.Capable(CAP_CHOWN) || (cred.uid() == n->attr.uid && *in.uid == n->attr.uid))) {
     return PosixError(EPERM, "only root may change the owner");
   }
-  if (in.gid && !(cred.root() || (cred.uid() == n->attr.uid &&
-                                  (*in.gid == n->attr.gid || cred.InGroup(*in.gid))))) {
+  if (in.gid && !(cred.Capable(CAP_CHOWN) || (cred.uid() == n->attr.uid &&
+                                              (*in.gid == n->attr.gid || cred.InGroup(*in.gid))))) {
     return PosixError(EPERM, "may not change the group");
   }
   if (in.size) {
@@ -732,7 +736,9 @@ Result<EntryOut> View::SetAttr(Ino ino, const SetAttrIn& in, const Cred& cred) {
   bool attrs = false;
   if (in.mode) {
     uint32_t mode = *in.mode & 07777;
-    if (!cred.root() && !cred.InGroup(in.gid ? *in.gid : n->attr.gid)) mode &= ~S_ISGID;
+    if (!cred.Capable(CAP_FSETID) && !cred.InGroup(in.gid ? *in.gid : n->attr.gid)) {
+      mode &= ~S_ISGID;
+    }
     n->attr.mode = mode;
     rec.set_mode(mode);
     attrs = true;
@@ -816,7 +822,8 @@ Result<EntryOut> View::Mknod(Ino parent, const std::string& name, uint32_t mode,
   Node* existing = nullptr;
   RETURN_IF_ERROR(CheckCreate(lock, dir, name, cred, &existing));
   if (existing != nullptr) return PosixError(EEXIST, "'" + name + "' exists");
-  if ((type == NodeType::kCharDevice || type == NodeType::kBlockDevice) && !cred.root()) {
+  if ((type == NodeType::kCharDevice || type == NodeType::kBlockDevice) &&
+      !cred.Capable(CAP_MKNOD)) {
     return PosixError(EPERM, "only root may create device files");
   }
   RETURN_IF_ERROR(CheckInodeRoom(1));
@@ -1158,7 +1165,7 @@ Result<OpenOut> View::Open(Ino ino, int flags, const Cred& cred) {
     // The kernel's kill-priv for open(O_TRUNC) never reaches us (with
     // atomic O_TRUNC it drops that setattr), so clear the set-id bits as
     // it would: for anyone but root, set-gid only with group exec.
-    if (!cred.root()) {
+    if (!cred.Capable(CAP_FSETID)) {
       n->attr.mode &= ~(S_ISUID | ((n->attr.mode & S_IXGRP) != 0 ? S_ISGID : 0u));
     }
     MarkDirty(n);
@@ -1273,7 +1280,7 @@ View::DirectWrite View::BeforeDirectWrite(const Handle* h, const Cred& cred) con
   Lock lock(mu_);
   DirectWrite out;
   out.open_elsewhere = h->node->opens > 1;
-  if (cred.root()) return out;
+  if (cred.Capable(CAP_FSETID)) return out;
   const uint32_t mode = h->node->attr.mode & 07777;
   uint32_t kill = mode & S_ISUID;
   if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) kill |= S_ISGID;
@@ -1502,11 +1509,9 @@ Status View::SetXattr(Ino ino, const std::string& name, const std::string& value
     if (n->type != NodeType::kFile && !n->is_dir()) {
       return PosixError(EPERM, "user xattrs only on files and directories");
     }
-    if (!(cred.root() || cred.uid() == n->attr.uid)) {
-      RETURN_IF_ERROR(CheckAccess(n, cred, kMayWrite));
-    }
+    if (cred.uid() != n->attr.uid) RETURN_IF_ERROR(CheckAccess(n, cred, kMayWrite));
   } else if (IsTrustedXattr(name)) {
-    if (!cred.root()) return PosixError(EPERM, "trusted xattrs need root");
+    if (!cred.Capable(CAP_SYS_ADMIN)) return PosixError(EPERM, "trusted xattrs need CAP_SYS_ADMIN");
   } else {
     return PosixError(EOPNOTSUPP, "xattr namespace not supported");
   }
@@ -1546,7 +1551,7 @@ Result<std::string> View::GetXattr(Ino ino, const std::string& name, const Cred&
       RETURN_IF_ERROR(CheckAccess(n, cred, kMayRead));
     }
   } else if (IsTrustedXattr(name)) {
-    if (!cred.root()) return PosixError(ENODATA, "no such xattr");
+    if (!cred.Capable(CAP_SYS_ADMIN)) return PosixError(ENODATA, "no such xattr");
   } else {
     return PosixError(ENODATA, "no such xattr");
   }
@@ -1572,7 +1577,7 @@ Result<std::vector<std::string>> View::ListXattr(Ino ino, const Cred& cred) {
     RETURN_IF_ERROR(EnsureEntry(lock, n));
   }
   for (const objects::Xattr& x : n->entry->xattrs()) {
-    if (IsTrustedXattr(x.name()) && !cred.root()) continue;
+    if (IsTrustedXattr(x.name()) && !cred.Capable(CAP_SYS_ADMIN)) continue;
     names.push_back(x.name());
   }
   return names;
@@ -1586,11 +1591,9 @@ Status View::RemoveXattr(Ino ino, const std::string& name, const Cred& cred) {
   RETURN_IF_ERROR(CheckLive(n));
   if (IsUserXattr(name)) {
     if (n->type != NodeType::kFile && !n->is_dir()) return PosixError(EPERM, "not supported");
-    if (!(cred.root() || cred.uid() == n->attr.uid)) {
-      RETURN_IF_ERROR(CheckAccess(n, cred, kMayWrite));
-    }
+    if (cred.uid() != n->attr.uid) RETURN_IF_ERROR(CheckAccess(n, cred, kMayWrite));
   } else if (IsTrustedXattr(name)) {
-    if (!cred.root()) return PosixError(EPERM, "trusted xattrs need root");
+    if (!cred.Capable(CAP_SYS_ADMIN)) return PosixError(EPERM, "trusted xattrs need CAP_SYS_ADMIN");
   } else {
     return PosixError(EOPNOTSUPP, "xattr namespace not supported");
   }
