@@ -46,6 +46,7 @@ struct Args {
   uint64_t inode_limit = store::kDefaultInodeLimit;
   bool yes = false, force = false, recursive = false, same_owner = false;
   size_t limit = 0;
+  uint64_t version = 0;
 };
 
 bool ContainsNoCase(const std::string& haystack, const std::string& needle) {
@@ -145,6 +146,14 @@ void AddVolumeCommands(CLI::App& app, Args& a, Action& action) {
   c->add_option("VOL", a.vol, "volume name")->required();
   c->add_option("-n,--limit", a.limit, "show at most N versions");
   c->callback([&] { action = [&](Context& ctx) { return VolumeLog(ctx, a.vol, a.limit); }; });
+
+  c = vol->add_subcommand("rollback",
+                          "Commit an earlier version's content as the newest version (O(1); "
+                          "nothing is deleted)");
+  c->add_option("VOL", a.vol, "volume name")->required();
+  c->add_option("VERSION", a.version, "the version to go back to (0: empty)")->required();
+  c->callback(
+      [&] { action = [&](Context& ctx) { return VolumeRollback(ctx, a.vol, a.version); }; });
 }
 
 void AddEnvironmentCommands(CLI::App& app, Args& a, Action& action) {

@@ -131,6 +131,10 @@ nlohmann::json SnapshotJson(const volume::Snapshot& snap) {
   nlohmann::json j;
   j["version"] = snap.version;
   j["commit"] = snap.commit_hash.IsZero() ? "" : snap.commit_hash.Hex();
+  if (!snap.error.ok()) {
+    core::SetJsonBytes(j, "error", snap.error.message());
+    return j;
+  }
   std::string parent;
   if (auto h = core::Hash::FromBytes(c.parent()); h.ok()) parent = h->Hex();
   j["parent"] = parent;

@@ -343,17 +343,22 @@ Status VolumeLog(Context& ctx, const std::string& name, size_t limit) {
   }
   std::sort(versions.begin(), versions.end(),
             [](const auto& a, const auto& b) { return a.version > b.version; });
+  size_t damaged = 0;
+  for (const auto& s : versions) damaged += s.error.ok() ? 0 : 1;
   if (ctx.json()) {
     json out = json::array();
     for (const auto& s : versions) out.push_back(SnapshotJson(s));
     PrintJson(out);
-    return Status::Ok();
-  }
-  if (versions.empty()) {
+  } else if (versions.empty()) {
     std::printf("%s has no versions yet.\n", where.c_str());
-    return Status::Ok();
   }
   for (const auto& s : versions) {
+    if (ctx.json()) break;
+    if (!s.error.ok()) {
+      std::printf("version %llu  DAMAGED: %s\n", static_cast<unsigned long long>(s.version),
+                  core::EscapeBytes(s.error.message()).c_str());
+      continue;
+    }
     const objects::Commit& c = s.commit;
     std::printf("version %llu  %s  %s  %s\n", static_cast<unsigned long long>(s.version),
                 LocalTime(c.time_ns()).c_str(), AuthorString(c.author()).c_str(),
@@ -369,6 +374,26 @@ Status VolumeLog(Context& ctx, const std::string& name, size_t limit) {
                   static_cast<unsigned long long>(changed - c.summary().sample_size()));
     }
   }
+  if (damaged > 0) {
+    return Status::Corruption(where + ": " + std::to_string(damaged) + " of " +
+                              std::to_string(versions.size()) +
+                              " versions shown cannot be read; `snapvol volume rollback " + name +
+                              " N` makes a readable version N the newest");
+  }
+  return Status::Ok();
+}
+
+Status VolumeRollback(Context& ctx, const std::string& name, uint64_t version) {
+  ASSIGN_OR_RETURN(store::VolumeRecord vol, ctx.OpenVolume(name));
+  const std::string where = ctx.Where(name);
+  ASSIGN_OR_RETURN(volume::Engine * eng, ctx.engine());
+  volume::CommitOptions options;
+  options.author = volume::DefaultAuthor("cli");
+  auto r = eng->Rollback(vol, version, options);
+  if (!r.ok()) return Context::InContext(r.status(), where);
+  std::printf("Rolled %s back to the content of version %llu.\n", where.c_str(),
+              static_cast<unsigned long long>(version));
+  PrintCommitted(*r);
   return Status::Ok();
 }
 

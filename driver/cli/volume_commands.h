@@ -30,7 +30,10 @@ Status VolumeRm(Context& ctx, const std::string& name, const std::string& path, 
 Status VolumeCp(Context& ctx, const std::string& name, const std::vector<std::string>& paths,
                 bool force);
 Status VolumeRename(Context& ctx, const std::string& from, const std::string& to);
-// Newest first; `limit` 0 = all.
+// Newest first; `limit` 0 = all. A version whose commit cannot be read is
+// shown as damaged and the log goes on; the command then fails (Corruption).
 Status VolumeLog(Context& ctx, const std::string& name, size_t limit);
+// Engine::Rollback: version `version`'s content becomes the next version.
+Status VolumeRollback(Context& ctx, const std::string& name, uint64_t version);
 
 }  // namespace snapvol::cli

@@ -285,11 +285,12 @@ Result<std::vector<Snapshot>> Engine::Log(const VolumeRecord& volume, size_t lim
     snap.version = it->version;
     snap.commit_hash = it->commit;
     Result<objects::Commit> commit = store::GetCommit(*store_->objects, it->commit);
-    if (!commit.ok()) {
-      return commit.status().Annotate("reading version " + std::to_string(it->version) + " of " +
-                                      Describe(volume));
+    if (commit.ok()) {
+      snap.commit = std::move(commit).value();
+    } else {
+      snap.error = commit.status().Annotate("reading version " + std::to_string(it->version) +
+                                            " of " + Describe(volume));
     }
-    snap.commit = std::move(commit).value();
     out.push_back(std::move(snap));
   }
   return out;
@@ -317,7 +318,21 @@ Result<CommitResult> Engine::Commit(const VolumeRecord& volume, const ChangeSet&
   const int max_attempts = std::max(options.max_attempts, 1);
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
     result.attempts = attempt;
-    ASSIGN_OR_RETURN(Snapshot head, Head(volume));
+    Result<Snapshot> read = Head(volume);
+    if (!read.ok() && options.over_unreadable_head && read.status().Is(core::Code::kCorruption)) {
+      // The version and hash of the damaged head come from the version
+      // log; its content is unknown, so nothing equals it.
+      ASSIGN_OR_RETURN(std::optional<store::VersionRecord> latest,
+                       store_->catalog->LatestVersion(volume.id));
+      if (latest) {
+        Snapshot damaged;
+        damaged.volume = volume;
+        damaged.version = latest->version;
+        damaged.commit_hash = latest->commit;
+        read = std::move(damaged);
+      }
+    }
+    ASSIGN_OR_RETURN(Snapshot head, std::move(read));
     const int64_t now = env_->NowNanos();
 
     // S6: the change set is applied to the head as it is now, not to the
@@ -411,7 +426,21 @@ Result<CommitResult> Engine::CommitRoot(const VolumeRecord& volume, const object
   const int max_attempts = std::max(options.max_attempts, 1);
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
     result.attempts = attempt;
-    ASSIGN_OR_RETURN(Snapshot head, Head(volume));
+    Result<Snapshot> read = Head(volume);
+    if (!read.ok() && options.over_unreadable_head && read.status().Is(core::Code::kCorruption)) {
+      // The version and hash of the damaged head come from the version
+      // log; its content is unknown, so nothing equals it.
+      ASSIGN_OR_RETURN(std::optional<store::VersionRecord> latest,
+                       store_->catalog->LatestVersion(volume.id));
+      if (latest) {
+        Snapshot damaged;
+        damaged.volume = volume;
+        damaged.version = latest->version;
+        damaged.commit_hash = latest->commit;
+        read = std::move(damaged);
+      }
+    }
+    ASSIGN_OR_RETURN(Snapshot head, std::move(read));
     if (expected_head && head.version != *expected_head) {
       return Status::FailedPrecondition(Describe(volume) + " is at version " +
                                         std::to_string(head.version) + ", not " +
@@ -435,6 +464,15 @@ Result<CommitResult> Engine::CommitRoot(const VolumeRecord& volume, const object
   }
   return Status::Aborted("commit to " + Describe(volume) + " lost the race for the next version " +
                          std::to_string(max_attempts) + " times; giving up");
+}
+
+Result<CommitResult> Engine::Rollback(const VolumeRecord& volume, uint64_t version,
+                                      CommitOptions options) {
+  ASSIGN_OR_RETURN(Snapshot target, AtVersion(volume, version));
+  objects::Entry root = target.root();
+  if (options.message.empty()) options.message = "rollback to version " + std::to_string(version);
+  options.over_unreadable_head = true;
+  return CommitRoot(volume, root, options);
 }
 
 objects::Author DefaultAuthor(const std::string& tool) {

@@ -41,6 +41,9 @@ struct CommitOptions {
   objects::Author author;
   std::string message;
   int max_attempts = 100;  // compare-and-swap attempts before Aborted
+  // CommitRoot only: land on top of a head whose commit object cannot be
+  // read (Corruption), as its next version (what a rollback must do).
+  bool over_unreadable_head = false;
 };
 
 struct CommitResult {
@@ -59,6 +62,9 @@ struct Snapshot {
   uint64_t version = 0;
   Hash commit_hash;        // zero for version 0
   objects::Commit commit;  // root entry, totals, author...
+  // Log only: why this version's commit object could not be read (then
+  // `commit` is empty); ok otherwise.
+  Status error;
   const objects::Entry& root() const { return commit.root(); }
   uint64_t inodes() const { return commit.inodes(); }
 };
@@ -92,7 +98,8 @@ class Engine {
   Result<Snapshot> Head(const VolumeRecord& volume);
   // NotFound naming the volume if the version does not exist.
   Result<Snapshot> AtVersion(const VolumeRecord& volume, uint64_t version);
-  // Newest first, at most `limit` (0 = all).
+  // Newest first, at most `limit` (0 = all). A version whose commit object
+  // cannot be read is listed with `error` set; the log goes on past it.
   Result<std::vector<Snapshot>> Log(const VolumeRecord& volume, size_t limit);
 
   // Entry at `path` in `snap`, or nullopt.
@@ -122,6 +129,13 @@ class Engine {
   Result<CommitResult> CommitRoot(const VolumeRecord& volume, const objects::Entry& root,
                                   const CommitOptions& options,
                                   std::optional<uint64_t> expected_head = std::nullopt);
+
+  // Commits version `version`'s root as the next version: O(1), the way
+  // back from a bad commit (or a damaged head: the head's commit object
+  // need not be readable, version `version`'s must). Version 0 empties the
+  // volume. NotFound naming the version if it does not exist.
+  Result<CommitResult> Rollback(const VolumeRecord& volume, uint64_t version,
+                                CommitOptions options);
 
   // A root directory entry for an empty volume (mode 0755, uid/gid 0).
   Result<objects::Entry> EmptyRoot();

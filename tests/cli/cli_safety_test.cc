@@ -133,5 +133,49 @@ TEST_F(CliTest, MissingObjectFailsClearly) {
   EXPECT_EQ(Run({"volume", "get", "v", "/b.txt", "-"}).out, "b");
 }
 
+// A damaged head commit: the log still lists every version (marking the
+// damaged one) and fails; rollback makes an earlier version the newest,
+// over the damaged head, in O(1).
+TEST_F(CliTest, ADamagedHeadIsShownInTheLogAndRolledBackOver) {
+  Ok({"volume", "create", "v"});
+  for (int i = 1; i <= 3; ++i) {
+    WriteFile(Path("f"), "content " + std::to_string(i));
+    Ok({"volume", "put", "v", Path("f"), "/f", "--force"});
+  }
+  nlohmann::json log = Json({"volume", "log", "v"});
+  ASSERT_EQ(log.size(), 3u);
+  const std::string head = log[0]["commit"].get<std::string>();
+  const std::string object = store() + "/objects/" + head.substr(0, 2) + "/" + head.substr(2);
+  ASSERT_TRUE(Exists(object)) << object;
+  ASSERT_EQ(::truncate(object.c_str(), 5), 0);
+
+  RunResult r = Run({"volume", "log", "v"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("version 3  DAMAGED:"));
+  EXPECT_THAT(r.out, HasSubstr("version 2  "));
+  EXPECT_THAT(r.out, HasSubstr("version 1  "));
+  EXPECT_THAT(r.err, HasSubstr("1 of 3 versions shown cannot be read"));
+  r = Run({"--json", "volume", "log", "v"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  nlohmann::json damaged = nlohmann::json::parse(r.out);
+  ASSERT_EQ(damaged.size(), 3u);
+  EXPECT_TRUE(damaged[0].contains("error"));
+  EXPECT_EQ(damaged[1]["version"], 2);
+  EXPECT_EQ(Run({"volume", "get", "v", "/f", "-"}).code, 1);
+
+  r = Run({"volume", "rollback", "v", "2"});
+  EXPECT_EQ(r.code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("Committed version 4."));
+  EXPECT_EQ(Run({"volume", "get", "v", "/f", "-"}).out, "content 2");
+  log = Json({"volume", "log", "v", "-n", "1"});
+  EXPECT_EQ(log[0]["message"], "rollback to version 2");
+  // Back to empty, and an unknown version is refused.
+  Ok({"volume", "rollback", "v", "0"});
+  EXPECT_EQ(Run({"volume", "get", "v", "/f", "-"}).code, 1);
+  r = Run({"volume", "rollback", "v", "9"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("version 9"));
+}
+
 }  // namespace
 }  // namespace snapvol::cli::testing
