@@ -13,6 +13,7 @@
 #include "driver/cli/context.h"
 #include "driver/cli/environment_commands.h"
 #include "driver/cli/mount_commands.h"
+#include "driver/cli/store_commands.h"
 #include "driver/cli/volume_commands.h"
 #include "driver/core/names.h"
 #include "driver/core/text.h"
@@ -44,7 +45,7 @@ struct Args {
   std::string vol, vol2, path, local;
   std::vector<std::string> paths;
   uint64_t inode_limit = store::kDefaultInodeLimit;
-  bool yes = false, force = false, recursive = false, same_owner = false;
+  bool yes = false, force = false, recursive = false, same_owner = false, quick = false;
   size_t limit = 0;
   uint64_t version = 0;
 };
@@ -177,6 +178,15 @@ void AddEnvironmentCommands(CLI::App& app, Args& a, Action& action) {
   });
 }
 
+void AddStoreCommands(CLI::App& app, Args& a, Action& action) {
+  CLI::App* store = app.add_subcommand("store", "Check the store as a whole");
+  store->require_subcommand(1);
+  CLI::App* c = store->add_subcommand(
+      "fsck", "Check every version of every volume down to each chunk; exit 1 on any problem");
+  c->add_flag("--quick", a.quick, "check that chunks exist without reading them");
+  c->callback([&] { action = [&](Context& ctx) { return StoreFsck(ctx, a.quick); }; });
+}
+
 int RunParsed(int argc, char** argv) {
   Args a;
   Action action;
@@ -196,6 +206,7 @@ int RunParsed(int argc, char** argv) {
                "print listings (list, ls, log), status and recover as JSON");
   AddVolumeCommands(app, a, action);
   AddEnvironmentCommands(app, a, action);
+  AddStoreCommands(app, a, action);
   AddMountCommands(app, action);
 
   try {

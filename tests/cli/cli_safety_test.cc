@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 
 #include "cli_harness.h"
@@ -175,6 +176,33 @@ TEST_F(CliTest, ADamagedHeadIsShownInTheLogAndRolledBackOver) {
   r = Run({"volume", "rollback", "v", "9"});
   EXPECT_EQ(r.code, 1) << Describe(r);
   EXPECT_THAT(r.err, HasSubstr("version 9"));
+}
+
+TEST_F(CliTest, StoreFsckFindsADamagedChunk) {
+  Ok({"volume", "create", "v"});
+  WriteFile(Path("big"), RandomBytes(3 << 20, 7));
+  Ok({"volume", "put", "v", Path("big"), "/big"});
+  std::string out = Ok({"store", "fsck"});
+  EXPECT_THAT(out, HasSubstr("no problems"));
+  nlohmann::json j = Json({"store", "fsck"});
+  EXPECT_EQ(j["versions"], 1);
+  EXPECT_TRUE(j["problems"].empty());
+  // Flip a byte of every chunk object (files over 1 MiB).
+  int damaged = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(store() + "/objects")) {
+    if (!e.is_regular_file() || e.file_size() < (1 << 20)) continue;
+    int fd = ::open(e.path().c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "!", 1, 100), 1);
+    ::close(fd);
+    ++damaged;
+  }
+  ASSERT_GT(damaged, 0);
+  EXPECT_EQ(Run({"store", "fsck", "--quick"}).code, 0);  // present, not read
+  RunResult r = Run({"store", "fsck"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("version 1, /big: "));
+  EXPECT_THAT(r.err, HasSubstr("fsck found"));
 }
 
 }  // namespace
