@@ -3,8 +3,10 @@
 // S1-S6, S8-S10). Real FUSE mounts under /tmp; needs root.
 #include <dirent.h>
 #include <fcntl.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -123,12 +125,53 @@ TEST_F(MountTest, ServerRunsUnderItsSeccompAllowlist) {
     if (line.rfind("Seccomp:", 0) == 0) mode = line.substr(line.find_first_not_of(" \t", 8));
   }
   EXPECT_EQ(mode, "2") << "the mount server installed no seccomp filter";
+  // Two filters: the start-up one (before it read a journal or an object)
+  // and the narrower one once mounted.
+  std::ifstream again("/proc/" + std::to_string(ServerPid(a)) + "/status");
+  std::string filters, caps, bounding;
+  while (std::getline(again, line)) {
+    if (line.rfind("Seccomp_filters:", 0) == 0)
+      filters = line.substr(line.find_first_not_of(" \t", 16));
+    if (line.rfind("CapEff:", 0) == 0) caps = line.substr(line.find_first_not_of(" \t", 7));
+  }
+  EXPECT_EQ(filters, "2");
+  // Only CAP_SYS_ADMIN (bit 21) is left.
+  EXPECT_EQ(caps, "0000000000200000") << "the mount server kept capabilities it does not need";
   // And it still serves, commits and reloads under it.
   ASSERT_TRUE(WriteFile(a + "/x", "1"));
   ASSERT_EQ(::setxattr(a.c_str(), fs::kXattrCommit, "1", 1, 0), 0) << std::strerror(errno);
   ASSERT_EQ(::setxattr(a.c_str(), fs::kXattrReload, "1", 1, 0), 0) << std::strerror(errno);
   EXPECT_EQ(ReadFile(a + "/x"), "1");
   EXPECT_EQ(HeadFile("/x"), "1");
+}
+
+// Fail closed: a server that cannot install its sandbox does not serve.
+// The mount is started from a process whose own filter refuses seccomp(2)
+// (inherited by the server), so the server's install fails.
+TEST_F(MountTest, AServerThatCannotSandboxItselfDoesNotServe) {
+  if (::geteuid() != 0) GTEST_SKIP() << "only root mount servers sandbox themselves";
+  const std::string mp = dir() + "/nosandbox";
+  ASSERT_EQ(::mkdir(mp.c_str(), 0755), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (ctx == nullptr || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(seccomp), 0) != 0 ||
+        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(prctl), 1,
+                         SCMP_A0(SCMP_CMP_EQ, PR_SET_SECCOMP)) != 0 ||
+        seccomp_load(ctx) != 0) {
+      _exit(3);
+    }
+    fs::MountOptions o = Options();
+    o.mountpoint = mp;
+    core::Status s = fs::Mount(o);
+    if (s.ok()) _exit(1);
+    std::fprintf(stderr, "mount refused: %s\n", s.ToString().c_str());
+    _exit(s.message().find("sandbox") != std::string::npos ? 0 : 2);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_FALSE(IsMounted(mp));
 }
 
 TEST_F(MountTest, StatusAndVersionXattr) {
@@ -714,11 +757,31 @@ TEST_F(MountTest, AbortingTheConnectionReleasesProcessesWaitingOnADeadServer) {
   const int server = ServerPid(mp);
   ASSERT_GT(server, 0);
   ASSERT_EQ(::kill(server, SIGSTOP), 0);
+  // A group stop reaches each thread when it next runs: on a loaded machine
+  // a server thread could still answer the lookup below. Wait for all.
+  const auto all_stopped = [&] {
+    std::error_code ec;
+    for (const auto& t :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(server) + "/task", ec)) {
+      std::ifstream f(t.path() / "stat");
+      std::string line;
+      std::getline(f, line);
+      const size_t close = line.rfind(')');
+      if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'T') {
+        return false;
+      }
+    }
+    return !ec;
+  };
+  for (int i = 0; i < 500 && !all_stopped(); ++i) std::this_thread::sleep_for(milliseconds(10));
+  ASSERT_TRUE(all_stopped()) << "the server did not stop";
   pid_t child = ::fork();
   if (child == 0) {
     struct stat st;
     const int rc = ::stat((mp + "/never-looked-up").c_str(), &st);
-    _exit(rc != 0 && (errno == ECONNABORTED || errno == ENOTCONN) ? 0 : 1);
+    if (rc != 0 && (errno == ECONNABORTED || errno == ENOTCONN)) _exit(0);
+    std::fprintf(stderr, "stat: rc %d errno %d\n", rc, errno);
+    _exit(1);
   }
   std::this_thread::sleep_for(milliseconds(300));
   int status = 0;

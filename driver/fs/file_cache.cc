@@ -120,7 +120,7 @@ FileCache::FileCache(std::string dir, uint64_t max_bytes, ChunkCache* chunks)
   if (st.ok()) {
     // Copies are marked with a user xattr: without them no copy is trusted.
     const std::string probe = dir_ + "/" + kTmpPrefix + std::to_string(::getpid()) + ".probe";
-    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0400);
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
       st = Errno("creating a file in " + dir_);
     } else {
@@ -241,7 +241,9 @@ void FileCache::FillNow(const std::shared_ptr<const FileLayout>& layout) {
 }
 
 Status FileCache::Copy(const FileLayout& layout, const std::string& tmp) {
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+  // 0600 while it is filled and marked (the server holds no
+  // CAP_DAC_OVERRIDE: setting an xattr needs write permission), 0400 once done.
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("creating a file cache copy");
   Status st = Status::Ok();
   std::vector<Segment> segs;
@@ -276,6 +278,7 @@ Status FileCache::Copy(const FileLayout& layout, const std::string& tmp) {
       st = Errno("marking a file cache copy complete");
     }
   }
+  if (st.ok() && ::fchmod(fd, 0400) != 0) st = Errno("sealing a file cache copy");
   if (::close(fd) != 0 && st.ok()) st = Errno("closing a file cache copy");
   return st;
 }

@@ -1310,7 +1310,7 @@ core::Status UseCustomIo(fuse_session* se, Session* session) {
 
 }  // namespace
 
-core::Status ServeFuse(MountServer& server, const std::function<void()>& ready) {
+core::Status ServeFuse(MountServer& server, const std::function<core::Status()>& ready) {
   const MountOptions& o = server.options();
   std::string opts = "allow_other,fsname=" + server.fsname() +
                      ",subtype=snapvol,max_read=" + std::to_string(kMaxRead);
@@ -1345,7 +1345,13 @@ core::Status ServeFuse(MountServer& server, const std::function<void()>& ready) 
                  st.ToString().c_str());
   }
   TuneReadahead(o.mountpoint);
-  ready();
+  if (core::Status st = ready(); !st.ok()) {
+    session.async.reset();
+    fuse_session_unmount(se);
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    return st;
+  }
   server.StartBackground();
 
   fuse_loop_config* cfg = fuse_loop_cfg_create();

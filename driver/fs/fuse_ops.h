@@ -21,11 +21,11 @@
 namespace snapvol::fs {
 
 // Mounts `server` at its mountpoint, calls `ready` once the kernel mount
-// exists, and serves requests until the file system is unmounted
-// (umount, fusermount3 -u, the kernel tearing it down) or the process gets
-// SIGTERM, SIGINT or SIGHUP (which unmount it). Returns the session's error,
-// if any; the caller then runs the final commit.
-core::Status ServeFuse(MountServer& server, const std::function<void()>& ready);
+// exists (a failure unmounts and is returned), and serves requests until the file system is
+// unmounted (umount, fusermount3 -u, the kernel tearing it down) or the process gets SIGTERM,
+// SIGINT or SIGHUP (which unmount it). Returns the session's error, if any; the caller then runs
+// the final commit.
+core::Status ServeFuse(MountServer& server, const std::function<core::Status()>& ready);
 
 // How the FUSE loop's threads take requests from /dev/fuse (installed as
 // libfuse's custom read).

@@ -143,6 +143,16 @@ int RunMountServer(const MountOptions& options, int ready_fd) {
     }
     reported = true;
   };
+  // Fail closed: a server that cannot sandbox itself does not serve
+  // (SNAPVOL_SECCOMP=0 turns the sandbox off, for debugging).
+  const bool sandbox = ShouldSandboxMountServer();
+  if (sandbox) {
+    if (Status st = SandboxMountServerStartup(); !st.ok()) {
+      report(st);
+      if (ready_fd < 0) std::fprintf(stderr, "snapvol mount: %s\n", st.ToString().c_str());
+      return 1;
+    }
+  }
   Result<std::unique_ptr<MountServer>> server = MountServer::Open(options);
   if (!server.ok()) {
     report(server.status());
@@ -158,16 +168,11 @@ int RunMountServer(const MountOptions& options, int ready_fd) {
       ::close(fd);
     }
   }
-  Status served = ServeFuse(**server, [&] {
+  Status served = ServeFuse(**server, [&]() -> Status {
     // The mount exists: from here on the server only serves files.
-    if (ShouldSandboxMountServer()) {
-      Status sandboxed = SandboxMountServer();
-      if (!sandboxed.ok()) {
-        std::fprintf(stderr, "snapvol mount: warning: %s; serving unsandboxed\n",
-                     sandboxed.ToString().c_str());
-      }
-    }
+    if (sandbox) RETURN_IF_ERROR(SandboxMountServer());
     report(Status::Ok());
+    return Status::Ok();
   });
   if (!reported) {
     Status failed = served.ok() ? Status::Internal("the mount ended before it was ready") : served;

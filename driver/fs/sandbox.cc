@@ -1,8 +1,12 @@
 #include "driver/fs/sandbox.h"
 
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -191,7 +195,39 @@ bool ShouldSandboxMountServer() {
   return env == nullptr || std::strcmp(env, "0") != 0;
 }
 
+core::SyscallAllowlist MountServerStartupAllowlist() {
+  core::SyscallAllowlist list = MountServerAllowlist();
+  for (const char* extra : {"mount", "capget", "capset", "prctl", "getrlimit", "setrlimit",
+                            "prlimit64", "setsid", "sched_setaffinity", "seccomp"}) {
+    list.syscalls.push_back(extra);
+  }
+  return list;
+}
+
+core::Status SandboxMountServerStartup() {
+  return core::InstallSyscallAllowlist(MountServerStartupAllowlist())
+      .Annotate("sandboxing the mount server's start-up");
+}
+
+uint64_t CurrentEffectiveCapabilities() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &header, data) != 0) return 0;
+  return static_cast<uint64_t>(data[0].effective) |
+         (static_cast<uint64_t>(data[1].effective) << 32);
+}
+
 core::Status SandboxMountServer() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective = CAP_TO_MASK(CAP_SYS_ADMIN);
+  data[CAP_TO_INDEX(CAP_SYS_ADMIN)].permitted = CAP_TO_MASK(CAP_SYS_ADMIN);
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    return core::Status::FromErrno(errno, "clearing the mount server's ambient capabilities");
+  }
+  if (::syscall(SYS_capset, &header, data) != 0) {
+    return core::Status::FromErrno(errno, "dropping the mount server's capabilities");
+  }
   return core::InstallSyscallAllowlist(MountServerAllowlist())
       .Annotate("sandboxing the mount server");
 }

@@ -1,6 +1,7 @@
-// The mount server's least-privilege step (design.md "Least privilege"):
-// once the FUSE mount exists, the server installs a seccomp allowlist of the
-// syscalls a file server needs. Everything else (execve, mount, ptrace,
+// The mount server's least-privilege steps (docs/security.md): before it
+// parses anything, a start-up seccomp allowlist; once the FUSE mount exists,
+// it drops every capability but CAP_SYS_ADMIN and narrows the allowlist to
+// the syscalls a file server needs. Everything else (execve, mount, ptrace,
 // unshare/setns, module loading, bpf, open_by_handle_at, process_vm_*, ...)
 // fails with EPERM from then on, in every thread.
 #pragma once
@@ -19,13 +20,27 @@ inline constexpr uint32_t kFuseBackingClose = 0x4004e502;
 
 // The allowlist itself (exposed for tests).
 core::SyscallAllowlist MountServerAllowlist();
+// The start-up allowlist, installed before the server reads anything it
+// did not write (journals, objects, the catalog): MountServerAllowlist()
+// plus what mounting and dropping privileges take (mount, capset, ...).
+// Filters stack, so MountServerAllowlist() installed later narrows it.
+core::SyscallAllowlist MountServerStartupAllowlist();
 
 // Whether this server process sandboxes itself: only as root (a non-root
 // server must exec the setuid fusermount3 to unmount itself, which
 // no_new_privs forbids) and unless SNAPVOL_SECCOMP=0 (for debugging).
 bool ShouldSandboxMountServer();
 
-// Installs MountServerAllowlist() in this process.
+// Installs MountServerStartupAllowlist() in this process: first thing.
+core::Status SandboxMountServerStartup();
+
+// Once mounted: keeps only CAP_SYS_ADMIN (FUSE passthrough's backing-file
+// ioctl and unmounting need it; nothing else does: every file the server
+// opens is root's own) in the effective and permitted sets, clears the
+// inheritable and ambient ones, then installs MountServerAllowlist().
 core::Status SandboxMountServer();
+
+// The effective capability set of this process (CapEff), for tests.
+uint64_t CurrentEffectiveCapabilities();
 
 }  // namespace snapvol::fs
