@@ -174,6 +174,25 @@ TEST_F(MountTest, AServerThatCannotSandboxItselfDoesNotServe) {
   EXPECT_FALSE(IsMounted(mp));
 }
 
+// A commit asked for from inside the mount is credited to whoever asked,
+// not to the mount's owner; background commits stay the owner's.
+TEST_F(MountTest, AnInMountCommitIsCreditedToTheCaller) {
+  const std::string a = MountAt("a");
+  ASSERT_EQ(::chmod(a.c_str(), 0777), 0);
+  const int rc = RunAsNobody([&] {
+    if (!WriteFile(a + "/from-nobody", "n")) return 1;
+    return ::setxattr(a.c_str(), fs::kXattrCommit, "1", 1, 0) == 0 ? 0 : 2;
+  });
+  ASSERT_EQ(rc, 0);
+  auto head = engine().Head(volume());
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->commit.author().user(), "nobody");
+  ASSERT_TRUE(WriteFile(a + "/from-root", "r"));
+  ASSERT_TRUE(fs::CommitMount(a).ok());  // as root, from this process
+  head = engine().Head(volume());
+  EXPECT_EQ(head->commit.author().user(), "root");
+}
+
 TEST_F(MountTest, StatusAndVersionXattr) {
   const std::string a = MountAt("a");
   auto st = fs::StatusOf(a);

@@ -997,7 +997,7 @@ void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
   if (ino == kRootIno && !V(req).read_only()) {
     // `sync MOUNTPOINT`: fsync of the mount root commits (S3). Opening the
     // root needed only read access, so any user of the mount can commit.
-    Result<CommitInfo> r = S(req)->server->Commit(CommitTrigger::kExplicit);
+    Result<CommitInfo> r = S(req)->server->Commit(CommitTrigger::kExplicit, fuse_req_ctx(req)->uid);
     ReplyStatus(req, r.status());
     return;
   }
@@ -1048,7 +1048,7 @@ void ControlSet(fuse_req_t req, const char* name) {
     return;
   }
   if (std::strcmp(name, kXattrCommit) == 0) {
-    ReplyStatus(req, s->server->Commit(CommitTrigger::kExplicit).status());
+    ReplyStatus(req, s->server->Commit(CommitTrigger::kExplicit, fuse_req_ctx(req)->uid).status());
   } else if (std::strcmp(name, kXattrReload) == 0) {
     Result<Invalidations> inv = s->server->Reload();
     if (!inv.ok()) {
@@ -1090,7 +1090,7 @@ void ControlGet(fuse_req_t req, const char* name, size_t size) {
       return;
     }
     if (std::strcmp(name, kXattrCommit) == 0) {
-      Result<CommitInfo> r = s->server->Commit(CommitTrigger::kExplicit);
+      Result<CommitInfo> r = s->server->Commit(CommitTrigger::kExplicit, fuse_req_ctx(req)->uid);
       if (!r.ok()) {
         ReplyStatus(req, r.status());
         return;

@@ -165,9 +165,9 @@ std::string MountServer::fsname() const {
   return "snapvol:" + options_.environment + "/" + options_.volume;
 }
 
-Result<CommitInfo> MountServer::Commit(CommitTrigger trigger) {
+Result<CommitInfo> MountServer::Commit(CommitTrigger trigger, std::optional<uint32_t> by_uid) {
   std::lock_guard<std::mutex> control(control_mu_);
-  Result<CommitInfo> r = CommitLocked(trigger);
+  Result<CommitInfo> r = CommitLocked(trigger, by_uid);
   std::lock_guard<std::mutex> lock(status_mu_);
   has_last_ = true;
   last_ok_ = r.ok();
@@ -182,7 +182,8 @@ Result<CommitInfo> MountServer::Commit(CommitTrigger trigger) {
   return r;
 }
 
-Result<CommitInfo> MountServer::CommitLocked(CommitTrigger trigger) {
+Result<CommitInfo> MountServer::CommitLocked(CommitTrigger trigger,
+                                             std::optional<uint32_t> by_uid) {
   if (options_.read_only) return PosixError(EROFS, "the mount is read-only");
   ASSIGN_OR_RETURN(CommitPlan plan, view_->PlanCommit(trigger == CommitTrigger::kFinal));
   if (after_plan_) after_plan_();
@@ -241,7 +242,8 @@ Result<CommitInfo> MountServer::CommitLocked(CommitTrigger trigger) {
     changes.Add(std::move(c));
   }
   volume::CommitOptions opts;
-  opts.author = volume::DefaultAuthor(options_.author_tool);
+  opts.author = by_uid ? volume::AuthorAs(options_.author_tool, *by_uid)
+                       : volume::DefaultAuthor(options_.author_tool);
   opts.author.set_pod(options_.pod);
   opts.author.set_pod_namespace(options_.pod_namespace);
   opts.author.set_container(options_.container);

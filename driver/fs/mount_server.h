@@ -63,7 +63,9 @@ class MountServer {
   // This mount's state directory ("" for read-only mounts).
   const std::string& mount_dir() const { return mount_dir_; }
 
-  Result<CommitInfo> Commit(CommitTrigger trigger);
+  // `by_uid`: the user who asked (an in-mount commit), credited as the
+  // commit's author; otherwise the mount's owner is.
+  Result<CommitInfo> Commit(CommitTrigger trigger, std::optional<uint32_t> by_uid = std::nullopt);
   // Tests: `hook` runs inside every commit after it was planned and before
   // it lands, while file operations may run (the window in which a change
   // is neither planned nor pending-only). Set before commits start.
@@ -84,7 +86,7 @@ class MountServer {
  private:
   explicit MountServer(MountOptions options) : options_(std::move(options)) {}
   static std::string EncodeStatusJson(const MountStatus& s);
-  Result<CommitInfo> CommitLocked(CommitTrigger trigger);
+  Result<CommitInfo> CommitLocked(CommitTrigger trigger, std::optional<uint32_t> by_uid);
 
   MountOptions options_;
   std::unique_ptr<store::Store> store_;

@@ -475,11 +475,30 @@ Result<CommitResult> Engine::Rollback(const VolumeRecord& volume, uint64_t versi
   return CommitRoot(volume, root, options);
 }
 
-objects::Author DefaultAuthor(const std::string& tool) {
+namespace {
+
+std::string UserName(uid_t uid) {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found != nullptr) {
+    return found->pw_name;
+  }
+  return std::to_string(uid);
+}
+
+objects::Author HostAuthor(const std::string& tool) {
   objects::Author a;
   a.set_tool(tool);
   char host[256] = {};
   if (::gethostname(host, sizeof(host) - 1) == 0) a.set_host(host);
+  return a;
+}
+
+}  // namespace
+
+objects::Author DefaultAuthor(const std::string& tool) {
+  objects::Author a = HostAuthor(tool);
   struct passwd pw;
   struct passwd* found = nullptr;
   char buf[4096];
@@ -490,6 +509,12 @@ objects::Author DefaultAuthor(const std::string& tool) {
   } else {
     a.set_user(std::to_string(::geteuid()));
   }
+  return a;
+}
+
+objects::Author AuthorAs(const std::string& tool, uint32_t uid) {
+  objects::Author a = HostAuthor(tool);
+  a.set_user(UserName(uid));
   return a;
 }
 

@@ -157,5 +157,8 @@ class Engine {
 
 // The host's default author for commits made by `tool` (user, host name).
 objects::Author DefaultAuthor(const std::string& tool);
+// DefaultAuthor, credited to user `uid` (its name, or the number if the
+// node does not know it) instead of this process's user.
+objects::Author AuthorAs(const std::string& tool, uint32_t uid);
 
 }  // namespace snapvol::volume
