@@ -686,6 +686,7 @@ TEST_F(SoakTest, KilledMountsAndCliCommittersLoseNothing) {
       << (fsck == 0 ? "clean" : "FAILED") << " in " << fsck_s << " s\n"
       << Tail(fsck_log);
   std::printf("%s", out.str().c_str());
+  std::fflush(stdout);
 }
 
 }  // namespace
