@@ -1,5 +1,6 @@
 #include "driver/fs/recovery.h"
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 
@@ -18,6 +19,33 @@ using volume::Path;
 
 Path PathOf(const google::protobuf::RepeatedPtrField<std::string>& parts) {
   return Path(parts.begin(), parts.end());
+}
+
+// A mount directory being removed is first renamed to this prefix + its id:
+// from then on no recoverer finds it by its id (see Discard).
+constexpr char kGonePrefix[] = ".gone-";
+
+// How long a directory without mount.json may be a server that is starting
+// (it has created the directory but not yet taken its lock). The window is
+// two system calls; older ones are from a server that died starting.
+constexpr auto kStartupGrace = std::chrono::minutes(10);
+
+// Removes the mount directory `id`. Called with its lock held: it is renamed
+// away first, so a recoverer that listed it before can no longer lock it
+// (the lock file is gone with it) or read a half-removed journal and commit
+// it a second time; then it is deleted, and a leftover of a recoverer that
+// died meanwhile is deleted by the next one.
+void Discard(const StateLayout& state, const std::string& id) {
+  std::error_code ec;
+  const std::string gone = state.MountsDir() + "/" + kGonePrefix + id;
+  stdfs::rename(state.MountDir(id), gone, ec);
+  stdfs::remove_all(ec ? state.MountDir(id) : gone, ec);
+}
+
+bool OlderThanStartup(const std::string& dir) {
+  std::error_code ec;
+  const stdfs::file_time_type changed = stdfs::last_write_time(dir, ec);
+  return !ec && stdfs::file_time_type::clock::now() - changed > kStartupGrace;
 }
 
 }  // namespace
@@ -106,17 +134,28 @@ Result<RecoverReport> RecoverMounts(volume::Engine& engine, const std::string& s
   std::sort(ids.begin(), ids.end());
   for (const std::string& id : ids) {
     if (id == skip_id) continue;
+    if (id.starts_with(kGonePrefix)) {
+      stdfs::remove_all(state.MountsDir() + "/" + id, ec);
+      continue;
+    }
     const MountDirLayout layout(state.MountDir(id));
+    // A server creates its directory, then takes its lock, then writes
+    // mount.json. Without mount.json it may be starting, and taking its
+    // lock would fail its startup; it has nothing pending either way.
+    Result<bool> has_info = engine.env()->FileExists(layout.InfoFile());
+    if (!has_info.ok()) continue;
+    if (!*has_info) {
+      if (!OlderThanStartup(layout.dir())) continue;
+      Result<std::unique_ptr<core::FileLock>> lock = engine.env()->TryLockFile(layout.LockFile());
+      if (lock.ok()) Discard(state, id);
+      continue;
+    }
     Result<std::unique_ptr<core::FileLock>> lock = engine.env()->TryLockFile(layout.LockFile());
-    if (!lock.ok()) continue;  // its server is alive (or the directory is unusable)
+    if (!lock.ok()) continue;  // its server is alive (or it was recovered and removed meanwhile)
     RecoveredMount rm;
     rm.mount_id = id;
     Result<std::string> text = engine.env()->ReadFile(layout.InfoFile());
-    if (!text.ok()) {
-      // Crashed before mount.json was written: nothing can be pending.
-      stdfs::remove_all(layout.dir(), ec);
-      continue;
-    }
+    if (!text.ok()) continue;  // removed by a recoverer that finished it meanwhile
     Result<MountInfo> info = DecodeMountInfo(*text);
     if (!info.ok()) {
       rm.error = info.status().ToString();
@@ -155,8 +194,8 @@ Result<RecoverReport> RecoverMounts(volume::Engine& engine, const std::string& s
     rm.commit.changes = changes->size();
     rm.commit.attempts = result->attempts;
     rm.commit.trigger = "recover";
+    Discard(state, id);
     lock->reset();
-    stdfs::remove_all(layout.dir(), ec);
     report.mounts.push_back(std::move(rm));
   }
   return report;

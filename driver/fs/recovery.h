@@ -2,9 +2,14 @@
 // mount directory under <state>/mounts whose lock is not held (its server is
 // gone), the journal generations are replayed in order into a ChangeSet —
 // PUTs of written files take the upper files' current bytes — committed to
-// the volume, and the directory is removed. A directory that cannot be
-// committed (store down, volume deleted) is left for the next attempt and
-// reported.
+// the volume, and the directory is removed (renamed to .gone-<id>, then
+// deleted) before its lock is released, so two recoverers never commit one
+// journal twice. A directory without mount.json is a server still starting
+// (it creates its directory before it takes its lock) and is left alone;
+// after 10 minutes it is taken for the leftover of a server that died
+// starting and removed. A directory that cannot be committed (store down,
+// volume deleted) is left for the next attempt and reported. Safe to run
+// from several processes at once (every mount server runs it at startup).
 #pragma once
 
 #include <string>

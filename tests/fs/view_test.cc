@@ -710,6 +710,33 @@ TEST_F(ViewTest, RecoverCommitsDeadMountsOnly) {
   EXPECT_FALSE(HeadFile("/from-live"));
 }
 
+// A server creates its state directory, then takes its lock, then writes
+// mount.json. A recoverer (another mount starting) that took such a
+// directory for a dead server's removed it, and the new mount failed ("lock
+// file ... is held by another process", "mkdir .../data: No such file";
+// found by e2e/soak_e2e_test.cc with 16 mounts starting at once).
+TEST_F(ViewTest, RecoverLeavesAStartingMountAlone) {
+  const StateLayout state(State());
+  const MountDirLayout starting(state.MountDir("starting"));
+  ASSERT_TRUE(core::Env::Default()->CreateDirs(starting.DataDir()).ok());
+  auto report = RecoverMounts(*engine_, State());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->mounts.empty());
+  EXPECT_TRUE(stdfs::exists(starting.DataDir()));
+  // The starting server can still take its lock.
+  EXPECT_TRUE(core::Env::Default()->TryLockFile(starting.LockFile()).ok());
+
+  // One that has had no mount.json for long died starting: removed, and so
+  // is what a recoverer that died while removing a directory left.
+  const struct timespec old[2] = {{::time(nullptr) - 3600, 0}, {::time(nullptr) - 3600, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, starting.dir().c_str(), old, 0), 0);
+  ASSERT_TRUE(core::Env::Default()->CreateDirs(state.MountsDir() + "/.gone-x/data").ok());
+  report = RecoverMounts(*engine_, State());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->mounts.empty());
+  EXPECT_TRUE(stdfs::is_empty(state.MountsDir()));
+}
+
 TEST_F(ViewTest, DeferredFileStaysPendingAndJournaled) {
   MountServer& s = Server();
   View& v = s.view();
