@@ -11,6 +11,7 @@
 // partial commit: the version record is written last, after a Flush.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,7 +41,13 @@ struct CreateVolumeOptions {
 struct CommitOptions {
   objects::Author author;
   std::string message;
-  int max_attempts = 100;  // compare-and-swap attempts before Aborted
+  // A commit that lost the race for the next version re-applies its changes
+  // on the new head and tries again (S6: every commit lands), with jittered
+  // backoff, until it lands, `max_attempts` attempts were lost (0: no
+  // limit) or `give_up_after` has passed; then Aborted. Losing means another
+  // commit landed, so the store always makes progress.
+  int max_attempts = 0;
+  std::chrono::milliseconds give_up_after{600'000};
   // CommitRoot only: land on top of a head whose commit object cannot be
   // read (Corruption), as its next version (what a rollback must do).
   bool over_unreadable_head = false;
