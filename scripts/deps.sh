@@ -10,6 +10,7 @@ SNAPVOL_PACKAGES=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   attr openssl bc
+  clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: clang and libFuzzer (libclang_rt.fuzzer)
 )
 # Only the benchmarks need these: the peers bench/mount_bench.sh compares
 # against, and fio. Installed by snapvol_install_bench_deps.

@@ -1,5 +1,7 @@
 #include "driver/store/local/local_layout.h"
 
+#include "driver/core/text.h"
+
 namespace snapvol::store {
 namespace {
 
@@ -9,6 +11,27 @@ constexpr char kHexDigits[] = "0123456789abcdef";
 
 std::string LocalLayout::FormatFileContent() {
   return std::string(kFormatName) + " " + std::to_string(kFormatVersion) + "\n";
+}
+
+core::Status LocalLayout::CheckFormat(std::string_view v) const {
+  while (!v.empty() && (v.back() == '\n' || v.back() == ' ' || v.back() == '\r')) {
+    v.remove_suffix(1);
+  }
+  std::string expected = FormatFileContent();
+  expected.pop_back();
+  if (v == expected) return core::Status::Ok();
+  constexpr size_t kShown = 64;
+  std::string prefix = std::string(kFormatName) + " ";
+  if (v.substr(0, prefix.size()) == prefix) {
+    return core::Status::FailedPrecondition("store " + root_ + " has format version " +
+                                            core::QuoteBytes(v.substr(prefix.size(), kShown)) +
+                                            ", but this snapvol only understands version " +
+                                            std::to_string(kFormatVersion) + " (" + FormatFile() +
+                                            ")");
+  }
+  return core::Status::FailedPrecondition("unknown store format " +
+                                          core::QuoteBytes(v.substr(0, kShown)) + " in " +
+                                          FormatFile() + "; expected '" + expected + "'");
 }
 
 std::string LocalLayout::ObjectDir(uint8_t prefix) const {

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "driver/core/hash.h"
+#include "driver/core/status.h"
 
 namespace snapvol::store {
 
@@ -29,6 +30,11 @@ class LocalLayout {
   static constexpr int kFormatVersion = 1;
   // The whole content of FORMAT.
   static std::string FormatFileContent();
+  // Ok if `content` (FORMAT's bytes, read from disk) names this format;
+  // trailing spaces and newlines are ignored. FailedPrecondition otherwise,
+  // naming the version found; foreign bytes in the message are escaped
+  // (core::QuoteBytes) and cut to 64 bytes.
+  core::Status CheckFormat(std::string_view content) const;
 
   // `root` must be absolute and normalized (no trailing slash).
   explicit LocalLayout(std::string root) : root_(std::move(root)) {}

@@ -76,7 +76,7 @@ Result<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(const std::stri
   RETURN_IF_ERROR(env->CreateDirs(normal).Annotate("create store directory"));
   auto format = env->ReadFile(layout.FormatFile());
   if (format.ok()) {
-    RETURN_IF_ERROR(store->CheckFormat(*format));
+    RETURN_IF_ERROR(layout.CheckFormat(*format));
     RETURN_IF_ERROR(store->AcquireOwnerLock());
   } else if (format.status().Is(core::Code::kNotFound)) {
     ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(normal));
@@ -93,26 +93,6 @@ Result<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(const std::stri
   }
   store->CleanStaleTemps();
   return store;
-}
-
-Status LocalObjectStore::CheckFormat(const std::string& content) const {
-  std::string_view v = content;
-  while (!v.empty() && (v.back() == '\n' || v.back() == ' ' || v.back() == '\r')) {
-    v.remove_suffix(1);
-  }
-  std::string expected = LocalLayout::FormatFileContent();
-  expected.pop_back();
-  if (v == expected) return Status::Ok();
-  std::string prefix = std::string(LocalLayout::kFormatName) + " ";
-  if (v.substr(0, prefix.size()) == prefix) {
-    return Status::FailedPrecondition(
-        "store " + layout_.root() + " has format version '" + std::string(v.substr(prefix.size())) +
-        "', but this snapvol only understands version " +
-        std::to_string(LocalLayout::kFormatVersion) + " (" + layout_.FormatFile() + ")");
-  }
-  return Status::FailedPrecondition("unknown store format '" + std::string(v.substr(0, 64)) +
-                                    "' in " + layout_.FormatFile() + "; expected '" + expected +
-                                    "'");
 }
 
 Status LocalObjectStore::CreateLayout() {

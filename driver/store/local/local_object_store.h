@@ -102,7 +102,6 @@ class LocalObjectStore : public ObjectStore {
                    std::string owner);
 
   Status CreateLayout();
-  Status CheckFormat(const std::string& content) const;
   Status AcquireOwnerLock();
   // Removes temp files of instances that no longer hold their lock.
   // Best effort: a failure leaves garbage, never breaks the store.

@@ -270,6 +270,17 @@ TEST_F(LocalObjectStoreTest, UnknownFormatIsRefused) {
   EXPECT_TRUE(LocalObjectStore::Open(root(), Env::Default()).ok());
 }
 
+TEST(LocalLayoutTest, FormatCheckEscapesForeignBytes) {
+  const LocalLayout layout("/s");
+  EXPECT_TRUE(layout.CheckFormat("snapvol-store 1 \r\n\n").ok());
+  core::Status s = layout.CheckFormat("snapvol-store \x1b[31m2\n");
+  EXPECT_EQ(s.code(), Code::kFailedPrecondition);
+  EXPECT_NE(s.message().find("version '\\033[31m2'"), std::string::npos) << s.message();
+  s = layout.CheckFormat(std::string(1000, '\xff'));
+  EXPECT_EQ(s.message().find('\xff'), std::string::npos);
+  EXPECT_LT(s.message().size(), 400u) << "foreign bytes are cut";
+}
+
 TEST_F(LocalObjectStoreTest, ForeignNonEmptyDirectoryIsRefused) {
   ASSERT_TRUE(Env::Default()->CreateDirs(root()).ok());
   WriteRaw(root() + "/notes.txt", "mine");
