@@ -7,7 +7,10 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "driver/core/text.h"
 
@@ -33,6 +36,23 @@ inline bool GetJsonBytes(const nlohmann::json& j, const std::string& key, std::s
   if (!it->is_string()) return false;
   *out = it->get<std::string>();
   return true;
+}
+
+// *out = j[key] if present and not null; a missing key leaves *out alone.
+// An integer field must hold a JSON integer that fits T: get<T>() would
+// cast 1e300 (undefined behaviour) or wrap -1 into an unsigned field
+// without complaint. Throws std::runtime_error naming the key otherwise.
+template <typename T>
+void GetJsonField(const nlohmann::json& j, const char* key, T* out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    const bool fits = it->is_number_unsigned()  ? std::in_range<T>(it->template get<uint64_t>())
+                      : it->is_number_integer() ? std::in_range<T>(it->template get<int64_t>())
+                                                : false;
+    if (!fits) throw std::runtime_error(std::string("bad integer field ") + key);
+  }
+  *out = it->template get<T>();
 }
 
 // j.dump() that never throws on bytes that are not UTF-8.

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "driver/core/hash.h"
+#include "driver/core/json_bytes.h"
 #include "driver/csi/log.h"
 
 namespace snapvol::csi {
@@ -33,20 +34,22 @@ std::string Encode(const PublishRecord& r) {
 Result<PublishRecord> Decode(const std::string& text, const std::string& file) {
   try {
     json j = json::parse(text);
-    if (j.value("format", 0) != kFormat) {
+    int format = 0;
+    core::GetJsonField(j, "format", &format);
+    if (format != kFormat) {
       return Status::Corruption(file + ": unknown publish record format");
     }
     PublishRecord r;
     r.volume_id = j.at("volume_id").get<std::string>();
     r.target_path = j.at("target_path").get<std::string>();
-    r.environment = j.value("environment", "");
-    r.volume = j.value("volume", "");
-    r.read_only = j.value("read_only", false);
-    r.ephemeral = j.value("ephemeral", false);
-    r.version = j.value("version", uint64_t{0});
-    r.pod_namespace = j.value("pod_namespace", "");
-    r.pod_name = j.value("pod_name", "");
-    r.published_ns = j.value("published_ns", int64_t{0});
+    core::GetJsonField(j, "environment", &r.environment);
+    core::GetJsonField(j, "volume", &r.volume);
+    core::GetJsonField(j, "read_only", &r.read_only);
+    core::GetJsonField(j, "ephemeral", &r.ephemeral);
+    core::GetJsonField(j, "version", &r.version);
+    core::GetJsonField(j, "pod_namespace", &r.pod_namespace);
+    core::GetJsonField(j, "pod_name", &r.pod_name);
+    core::GetJsonField(j, "published_ns", &r.published_ns);
     return r;
   } catch (const std::exception& e) {
     return Status::Corruption(file + ": malformed publish record: " + e.what());

@@ -18,23 +18,9 @@ json CommitJson(const CommitInfo& c) {
               {"trigger", c.trigger}};
 }
 
-// An integer field holds a JSON integer that fits: get<int>() casts 1e300
-// (undefined behaviour) or -1 into a uint64_t (wrapping) without complaint.
-template <typename T>
-bool FitsInteger(const json& v) {
-  if (v.is_number_unsigned()) return std::in_range<T>(v.get<uint64_t>());
-  if (v.is_number_integer()) return std::in_range<T>(v.get<int64_t>());
-  return false;
-}
-
 template <typename T>
 void Get(const json& j, const char* key, T* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return;
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    if (!FitsInteger<T>(*it)) throw std::runtime_error(std::string("bad integer field ") + key);
-  }
-  *out = it->get<T>();
+  core::GetJsonField(j, key, out);
 }
 
 CommitInfo CommitFrom(const json& j) {

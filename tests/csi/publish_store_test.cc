@@ -43,6 +43,18 @@ TEST(PublishStoreTest, ListSkipsGarbage) {
   ASSERT_TRUE(f.ok());
   ASSERT_TRUE((*f)->Append("{not json").ok());
   ASSERT_TRUE((*f)->Close().ok());
+  // Integers that do not fit their fields (a float cast would be undefined
+  // behaviour; -1 would wrap) make a record garbage too.
+  for (const char* bad : {R"({"format":1,"volume_id":"a","target_path":"/x","version":1e300})",
+                          R"({"format":1,"volume_id":"a","target_path":"/y","version":-1})",
+                          R"({"format":1.5,"volume_id":"a","target_path":"/z"})"}) {
+    static int n = 0;
+    auto g = core::Env::Default()->NewWritableFile(dir.path() + "/bad" + std::to_string(n++) +
+                                                   ".json");
+    ASSERT_TRUE(g.ok());
+    ASSERT_TRUE((*g)->Append(bad).ok());
+    ASSERT_TRUE((*g)->Close().ok());
+  }
   PublishRecord r;
   r.volume_id = "main/v";
   r.target_path = "/t";
