@@ -5,6 +5,8 @@
 //   <root>/FORMAT                    "snapvol-store 1\n"; written last on creation
 //   <root>/objects/<xx>/<62 hex>     object bytes; xx = first byte of the SHA-256
 //                                    (<xx> directories are created on first use)
+//   <root>/tmp.lock                  shared by instances taking their owner lock,
+//                                    exclusive while one cleans stale temps
 //   <root>/tmp/<owner>.lock          flock held by a live store instance
 //   <root>/tmp/<owner>.<tid>.<n>     that instance's temp files (renamed into objects/)
 //   <root>/quarantine/<64 hex>.<owner>.<n>   corrupt objects moved aside by Get
@@ -40,6 +42,8 @@ class LocalLayout {
   std::string ObjectDir(uint8_t prefix) const;
   std::string ObjectFile(const core::Hash& id) const;
   std::string TmpDir() const { return root_ + "/tmp"; }
+  // Guards tmp/ against cleaning while an instance takes its owner lock.
+  std::string TmpLockFile() const { return root_ + "/tmp.lock"; }
   std::string LockFile(std::string_view owner) const;
   // `tid` (the writing thread's kernel id) keeps names unique even if a
   // forked child keeps using its parent's instance (same owner and counter).

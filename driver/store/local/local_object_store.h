@@ -18,7 +18,10 @@
 // Many instances, in this and other processes, may share one root: temp
 // names are unique per instance, and renames of identical content are
 // atomic. Each instance holds an flock on tmp/<owner>.lock; Open() removes
-// temp files whose owner no longer holds its lock (crashed or exited).
+// temp files whose owner no longer holds its lock (crashed or exited). An
+// instance creates and locks its lock file under a shared flock of tmp.lock,
+// and that cleaning runs under an exclusive one (skipped while contended),
+// so opening never fails because another instance is starting or cleaning.
 //
 // The local backend does not record kinds: an object's path depends only on
 // its hash, identical bytes stored as two kinds are one file, and ForEach
@@ -103,9 +106,11 @@ class LocalObjectStore : public ObjectStore {
 
   Status CreateLayout();
   Status CheckFormat(const std::string& content) const;
+  // Creates and locks tmp/<owner>.lock, holding tmp.lock shared meanwhile.
   Status AcquireOwnerLock();
-  // Removes temp files of instances that no longer hold their lock.
-  // Best effort: a failure leaves garbage, never breaks the store.
+  // Removes temp files of instances that no longer hold their lock, holding
+  // tmp.lock exclusively. Best effort: a failure, or tmp.lock being busy,
+  // leaves garbage for a later open, never breaks the store.
   void CleanStaleTemps();
   Status WriteTemp(const std::string& tmp, std::string_view data);
   Status RenameIntoPlace(const std::string& tmp, const Hash& id, const std::string& path);

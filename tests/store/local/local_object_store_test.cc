@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -92,7 +95,8 @@ TEST_F(LocalObjectStoreTest, OnDiskLayoutMatchesTheDocs) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->layout().root(), root());
-  EXPECT_EQ(Listing(root()), (std::vector<std::string>{"FORMAT", "objects", "quarantine", "tmp"}));
+  EXPECT_EQ(Listing(root()),
+            (std::vector<std::string>{"FORMAT", "objects", "quarantine", "tmp", "tmp.lock"}));
   EXPECT_EQ(*Env::Default()->ReadFile(root() + "/FORMAT"), "snapvol-store 1\n");
   EXPECT_TRUE(Listing(root() + "/objects").empty());  // prefixes appear on first use
   EXPECT_EQ(Listing(root() + "/tmp"), (std::vector<std::string>{store->owner() + ".lock"}));
@@ -114,7 +118,7 @@ TEST_F(LocalObjectStoreTest, OnDiskLayoutMatchesTheDocs) {
   std::stringstream text;
   text << doc.rdbuf();
   for (const char* name :
-       {"FORMAT", "snapvol-store 1", "objects/<xx>/<62 hex>", "tmp/<owner>.lock",
+       {"FORMAT", "snapvol-store 1", "objects/<xx>/<62 hex>", "tmp.lock", "tmp/<owner>.lock",
         "tmp/<owner>.<tid>.<n>", "quarantine/<64 hex>.<owner>.<n>", "catalog.db"}) {
     EXPECT_NE(text.str().find(name), std::string::npos) << name;
   }
@@ -312,6 +316,82 @@ TEST_F(LocalObjectStoreTest, StaleTempFilesAreCleanedOnOpen) {
   std::string second_lock = second->owner() + ".lock";
   second.reset();  // a clean close removes its lock file
   EXPECT_FALSE(*Env::Default()->FileExists(tmp + "/" + second_lock));
+}
+
+// Runs `before(path)` ahead of every TryLockFile and `after(path, locked)`
+// once it returned.
+class LockHookEnv : public core::EnvWrapper {
+ public:
+  LockHookEnv(std::function<void(const std::string&)> before,
+              std::function<void(const std::string&, bool)> after)
+      : EnvWrapper(Env::Default()), before_(std::move(before)), after_(std::move(after)) {}
+  Result<std::unique_ptr<core::FileLock>> TryLockFile(const std::string& p) override {
+    before_(p);
+    auto lock = target()->TryLockFile(p);
+    after_(p, lock.ok());
+    return lock;
+  }
+
+ private:
+  std::function<void(const std::string&)> before_;
+  std::function<void(const std::string&, bool)> after_;
+};
+
+// The interleaving behind one failed put in 1,000 concurrent ones (issue
+// 12; AcquireOwnerLock), forced: a starting instance's lock file exists but
+// is not locked yet when another instance opens and cleans tmp/. A cleaner
+// that got hold of the file keeps it until the starting Open returned, as
+// one preempted on a loaded machine would. The starting instance must open.
+TEST_F(LocalObjectStoreTest, OpenNeverFailsBecauseAnotherInstanceCleansMeanwhile) {
+  ASSERT_NE(Open(), nullptr);
+  const std::string tmp = root() + "/tmp/";
+  const auto in_tmp = [&](const std::string& p) { return p.rfind(tmp, 0) == 0; };
+  const auto patience = std::chrono::seconds(30);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool cleaner_holds_it = false, cleaner_opened = false, starter_opened = false;
+  int cleaner_tmp_locks = 0;
+
+  LockHookEnv cleaner_env([](const std::string&) {},
+                          [&](const std::string& p, bool locked) {
+                            // Its first lock in tmp/ is its own.
+                            if (!in_tmp(p) || ++cleaner_tmp_locks == 1 || !locked) return;
+                            std::unique_lock<std::mutex> l(mu);
+                            cleaner_holds_it = true;
+                            cv.notify_all();
+                            cv.wait_for(l, patience, [&] { return starter_opened; });
+                          });
+  std::thread cleaner;
+  bool started_cleaner = false;
+  LockHookEnv starter_env(
+      [&](const std::string& p) {
+        if (!in_tmp(p) || started_cleaner) return;
+        started_cleaner = true;
+        const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);  // not locked yet
+        ASSERT_GE(fd, 0);
+        ::close(fd);
+        cleaner = std::thread([&] {
+          auto c = LocalObjectStore::Open(root(), &cleaner_env);
+          EXPECT_TRUE(c.ok()) << c.status().ToString();
+          std::lock_guard<std::mutex> l(mu);
+          cleaner_opened = true;
+          cv.notify_all();
+        });
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait_for(l, patience, [&] { return cleaner_holds_it || cleaner_opened; });
+      },
+      [](const std::string&, bool) {});
+
+  auto starter = LocalObjectStore::Open(root(), &starter_env);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    starter_opened = true;
+    cv.notify_all();
+  }
+  ASSERT_TRUE(started_cleaner);
+  cleaner.join();
+  EXPECT_TRUE(starter.ok()) << starter.status().ToString();
+  EXPECT_FALSE(cleaner_holds_it) << "a cleaner locked a starting instance's lock file";
 }
 
 TEST_F(LocalObjectStoreTest, ForEachIgnoresForeignFiles) {
