@@ -10,6 +10,8 @@
 //   <root>/tmp/<owner>.lock          flock held by a live store instance
 //   <root>/tmp/<owner>.<tid>.<n>     that instance's temp files (renamed into objects/)
 //   <root>/quarantine/<64 hex>.<owner>.<n>   corrupt objects moved aside by Get
+//   <root>/verified/<64 hex>         the host's verification memo of a chunk
+//                                    (verified_memo.h; created on first use)
 //   <root>/catalog.db (+ -wal, -shm) SQLite catalog
 //
 // Pure string functions; no I/O. Thread-safe.
@@ -50,6 +52,8 @@ class LocalLayout {
   std::string TempFile(std::string_view owner, uint64_t tid, uint64_t n) const;
   std::string QuarantineDir() const { return root_ + "/quarantine"; }
   std::string QuarantineFile(const core::Hash& id, std::string_view owner, uint64_t n) const;
+  std::string VerifiedDir() const { return root_ + "/verified"; }
+  std::string VerifiedFile(const core::Hash& id) const { return VerifiedDir() + "/" + id.Hex(); }
   std::string CatalogFile() const { return root_ + "/catalog.db"; }
 
   // Whether `name` may appear directly under the root of a store (used to

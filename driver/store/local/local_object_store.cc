@@ -1,6 +1,7 @@
 #include "driver/store/local/local_object_store.h"
 
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -380,7 +381,10 @@ Status LocalObjectStore::Flush() {
         if (written_chunks_.erase(id) != 0) remember.push_back(id);
       }
     }
-    for (const Hash& id : remember) RememberVerified(layout_.ObjectFile(id));
+    for (const Hash& id : remember) {
+      struct stat st;
+      if (::stat(layout_.ObjectFile(id).c_str(), &st) == 0) RememberVerified(id, st);
+    }
   }
   if (!s.ok()) {
     // Keep everything pending so a retried Flush() syncs it again.
@@ -409,10 +413,22 @@ Status LocalObjectStore::Delete(const Hash& id, ObjectKind kind) {
     return Status::NotFound(Describe(id, kind) + " not found in store " + layout_.root());
   }
   if (!s.ok()) return s.Annotate("delete " + Describe(id, kind));
+  ::unlink(layout_.VerifiedFile(id).c_str());  // best effort, as its writes
   std::lock_guard<std::mutex> l(mu_);
   pending_.erase(id);
   written_chunks_.erase(id);
   return Status::Ok();
+}
+
+bool LocalObjectStore::VerifiedBefore(const Hash& id, const struct stat& st) {
+  return static_cast<uint64_t>(st.st_size) >= kVerifiedMemoMinBytes &&
+         MemoMatches(layout_.VerifiedFile(id), st);
+}
+
+void LocalObjectStore::RememberVerified(const Hash& id, const struct stat& st) {
+  if (static_cast<uint64_t>(st.st_size) < kVerifiedMemoMinBytes) return;
+  WriteMemo(layout_.VerifiedFile(id), layout_.VerifiedDir(),
+            layout_.TempFile(owner_, ThreadId(), next_temp_.fetch_add(1)), st);
 }
 
 Status LocalObjectStore::ForEach(ObjectKind kind, const std::function<Status(const Hash&)>& fn) {

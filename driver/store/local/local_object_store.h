@@ -32,6 +32,8 @@
 // would release the owner lock the child still relies on).
 #pragma once
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <bitset>
 #include <cstdint>
@@ -95,6 +97,13 @@ class LocalObjectStore : public ObjectStore {
   Status Delete(const Hash& id, ObjectKind kind) override;
   // Visits every stored object (kind is ignored, see above), in hash order.
   Status ForEach(ObjectKind kind, const std::function<Status(const Hash&)>& fn) override;
+
+  // The host's verification memo of chunk `id` (verified_memo.h): whether
+  // its object file, of which `st` is an fstat, was verified as it is now.
+  bool VerifiedBefore(const Hash& id, const struct stat& st);
+  // Records that the object file of `id`, as `st` describes it, holds the
+  // right bytes. Best effort: a failure only means hashing it again later.
+  void RememberVerified(const Hash& id, const struct stat& st);
 
   const LocalLayout& layout() const { return layout_; }
   // This instance's name in tmp/ (pid and random nonce).

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -117,9 +116,9 @@ TEST_F(LocalObjectStoreTest, OnDiskLayoutMatchesTheDocs) {
   ASSERT_TRUE(doc.good());
   std::stringstream text;
   text << doc.rdbuf();
-  for (const char* name :
-       {"FORMAT", "snapvol-store 1", "objects/<xx>/<62 hex>", "tmp.lock", "tmp/<owner>.lock",
-        "tmp/<owner>.<tid>.<n>", "quarantine/<64 hex>.<owner>.<n>", "catalog.db"}) {
+  for (const char* name : {"FORMAT", "snapvol-store 1", "objects/<xx>/<62 hex>", "tmp.lock",
+                           "tmp/<owner>.lock", "tmp/<owner>.<tid>.<n>",
+                           "quarantine/<64 hex>.<owner>.<n>", "verified/<64 hex>", "catalog.db"}) {
     EXPECT_NE(text.str().find(name), std::string::npos) << name;
   }
 }
@@ -133,33 +132,60 @@ TEST_F(LocalObjectStoreTest, StoredChunksCarryTheHostsVerificationMemo) {
   auto id = store->PutContent(ObjectKind::kChunk, chunk);
   ASSERT_TRUE(id.ok());
   const std::string path = store->layout().ObjectFile(*id);
-  int fd = ::open(path.c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
   struct stat st;
-  ASSERT_EQ(::fstat(fd, &st), 0);
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
   // Only once the bytes are durable: a crash before Flush may lose them.
-  EXPECT_FALSE(VerifiedBefore(fd, st));
+  EXPECT_FALSE(store->VerifiedBefore(*id, st));
   ASSERT_TRUE(store->Flush().ok());
-  EXPECT_TRUE(VerifiedBefore(fd, st));
-  char memo[128];
-  const ssize_t n = ::fgetxattr(fd, kVerifiedXattr, memo, sizeof(memo));
-  ASSERT_GT(n, 0);
-  EXPECT_EQ(std::string(memo, n), VerifiedIdentity(st));
-  ::close(fd);
-  // Rewritten in place later (a later mtime): the memo no longer holds.
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  fd = ::open(path.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::pwrite(fd, "d", 1, 10), 1);
-  ASSERT_EQ(::fstat(fd, &st), 0);
-  EXPECT_FALSE(VerifiedBefore(fd, st));
-  ::close(fd);
-  // Other kinds are never read by the chunk cache: no memo.
+  EXPECT_TRUE(store->VerifiedBefore(*id, st));
+  EXPECT_EQ(*Env::Default()->ReadFile(root() + "/verified/" + id->Hex()), VerifiedIdentity(st));
+  // Another instance (a mount) trusts it too.
+  auto other = Open();
+  EXPECT_TRUE(other->VerifiedBefore(*id, st));
+  // Other kinds are never read by the chunk cache, small chunks are cheaper
+  // to hash than to look up: no memo.
   const std::string tree = "tree bytes";
   ASSERT_TRUE(store->Put(Hash::Of(tree), ObjectKind::kTree, tree).ok());
-  EXPECT_LT(::getxattr(store->layout().ObjectFile(Hash::Of(tree)).c_str(), kVerifiedXattr, memo,
-                       sizeof(memo)),
-            0);
+  auto small = store->PutContent(ObjectKind::kChunk, std::string(1000, 's'));
+  ASSERT_TRUE(small.ok());
+  ASSERT_TRUE(store->Flush().ok());
+  EXPECT_EQ(Listing(root() + "/verified"), std::vector<std::string>{id->Hex()});
+  // A deleted object takes its memo along.
+  ASSERT_TRUE(store->Delete(*id, ObjectKind::kChunk).ok());
+  EXPECT_TRUE(Listing(root() + "/verified").empty());
+}
+
+// S10: an object edited in place whose mtime was put back (touch -d,
+// utimensat) keeps inode, size and mtime; the memo must not vouch for it.
+TEST_F(LocalObjectStoreTest, ChunkEditedInPlaceWithItsMtimePutBackIsNoLongerVerified) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  std::string chunk(300000, 'c');
+  auto id = store->PutContent(ObjectKind::kChunk, chunk);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(store->Flush().ok());
+  const std::string path = store->layout().ObjectFile(*id);
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  struct stat before;
+  ASSERT_EQ(::fstat(fd, &before), 0);
+  ASSERT_TRUE(store->VerifiedBefore(*id, before));
+  ASSERT_EQ(::pwrite(fd, "d", 1, 10), 1);
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::futimens(fd, times), 0);
+  struct stat after;
+  ASSERT_EQ(::fstat(fd, &after), 0);
+  ::close(fd);
+  ASSERT_EQ(after.st_ino, before.st_ino);
+  ASSERT_EQ(after.st_size, before.st_size);
+  ASSERT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  ASSERT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  EXPECT_FALSE(store->VerifiedBefore(*id, after));
+  // Get always hashes: the damage is reported and the file quarantined.
+  auto got = store->Get(*id, ObjectKind::kChunk);
+  EXPECT_EQ(got.status().code(), Code::kCorruption) << got.status().ToString();
+  EXPECT_EQ(Listing(root() + "/quarantine").size(), 1u);
+  EXPECT_FALSE(*store->Contains(*id, ObjectKind::kChunk));
 }
 
 TEST_F(LocalObjectStoreTest, CorruptObjectIsReportedQuarantinedAndHealedByPut) {
