@@ -585,30 +585,52 @@ TEST_F(MountTest, CorruptChunkIsEio) {
 }
 
 TEST_F(MountTest, ChunkCorruptedAfterThisHostVerifiedItIsStillEio) {
-  const std::string a = MountAt("a");
-  const std::string data(6 << 20, 'q');
-  ASSERT_TRUE(WriteFile(a + "/data", data));
-  ASSERT_TRUE(fs::Unmount(a).ok());
-  // A first mount reads (and so verifies) every chunk; the host remembers.
-  const std::string b = MountAt("b");
-  ASSERT_EQ(ReadFile(b + "/data"), data);
-  ASSERT_TRUE(fs::Unmount(b).ok());
-  std::vector<std::string> chunks;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(store_dir() + "/objects")) {
-    if (e.is_regular_file() && e.file_size() >= (1 << 20)) chunks.push_back(e.path());
+  // Damaged in place later (a later mtime), then again with the mtime put
+  // back as `touch -d` would (only the ctime tells; verified_memo.h).
+  for (bool keep_mtime : {false, true}) {
+    SCOPED_TRACE(keep_mtime ? "mtime put back" : "later mtime");
+    const std::string n = keep_mtime ? "2" : "1";
+    const std::string a = MountAt("a" + n);
+    const std::string data(6 << 20, keep_mtime ? 'r' : 'q');
+    ASSERT_TRUE(WriteFile(a + "/data", data));
+    ASSERT_TRUE(fs::Unmount(a).ok());
+    // A first mount reads (and so verifies) every chunk; the host remembers.
+    const std::string b = MountAt("b" + n);
+    ASSERT_EQ(ReadFile(b + "/data"), data);
+    ASSERT_TRUE(fs::Unmount(b).ok());
+    std::vector<std::pair<std::string, struct stat>> chunks;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(store_dir() + "/objects")) {
+      struct stat st;
+      if (e.is_regular_file() && e.file_size() >= (1 << 20) && ::stat(e.path().c_str(), &st) == 0) {
+        chunks.emplace_back(e.path(), st);
+      }
+    }
+    ASSERT_FALSE(chunks.empty());
+    for (const auto& [path, st] : chunks) {
+      const std::string hex = path.substr(path.size() - 65, 2) + path.substr(path.size() - 62);
+      EXPECT_TRUE(Exists(store_dir() + "/verified/" + hex)) << "no verification memo of " << path;
+    }
+    if (!keep_mtime) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(DamageChunkObjects(store_dir(), 1000, 'y', [](char c) { return c != 'y'; }),
+              static_cast<int>(chunks.size()));
+    for (const auto& [path, st] : chunks) {
+      struct stat now;
+      ASSERT_EQ(::stat(path.c_str(), &now), 0);
+      if (keep_mtime) {
+        const struct timespec times[2] = {st.st_atim, st.st_mtim};
+        ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+        ASSERT_EQ(::stat(path.c_str(), &now), 0);
+        ASSERT_EQ(now.st_mtim.tv_nsec, st.st_mtim.tv_nsec);
+        ASSERT_EQ(now.st_mtim.tv_sec, st.st_mtim.tv_sec);
+      }
+    }
+    // The host's whole-file copy (passthrough reads) was made from verified
+    // bytes and would serve them; this test is about the chunks' memo.
+    std::filesystem::remove_all(state_dir() + "/files");
+    const std::string c = MountAt("c" + n);
+    EXPECT_GT(PiecesFailingWithEio(c + "/data", data), 0);
+    ASSERT_TRUE(fs::Unmount(c).ok());
   }
-  ASSERT_FALSE(chunks.empty());
-  char memo[128];
-  EXPECT_GT(::getxattr(chunks[0].c_str(), "user.snapvol.verified", memo, sizeof(memo)), 0)
-      << "no verification memo on " << chunks[0];
-  // Then the chunks are damaged in place (after the memo: a later mtime).
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_EQ(DamageChunkObjects(store_dir(), 1000, 'y'), static_cast<int>(chunks.size()));
-  // The host's whole-file copy (passthrough reads) was made from verified
-  // bytes and would serve them; this test is about the chunks' memo.
-  std::filesystem::remove_all(state_dir() + "/files");
-  const std::string c = MountAt("c");
-  EXPECT_GT(PiecesFailingWithEio(c + "/data", data), 0);
 }
 
 // A tree page that is missing or damaged is an I/O error on every path

@@ -36,10 +36,10 @@ class RandomAccessFile {
   virtual Result<uint64_t> Size() const = 0;
 };
 
-// An advisory exclusive lock on a file (flock(2)), held until this object is
-// destroyed. The kernel drops it when the holding process dies, so a crashed
-// holder never leaves it stuck; other processes can therefore probe whether
-// the holder is still alive.
+// An advisory lock on a file (flock(2); exclusive unless taken with
+// LockFileShared), held until this object is destroyed. The kernel drops it when the holding
+// process dies, so a crashed holder never leaves it stuck; other processes can therefore probe
+// whether the holder is still alive.
 class FileLock {
  public:
   virtual ~FileLock() = default;
@@ -94,6 +94,10 @@ class Env {
   // FileLock of this process). On success the lock is on the file currently
   // named `path`; a file unlinked by a previous holder is never returned.
   virtual Result<std::unique_ptr<FileLock>> TryLockFile(const std::string& path) = 0;
+  // Takes a shared lock on `path`, creating the file if absent, waiting as
+  // long as anyone holds it exclusively (TryLockFile). Only for files that
+  // are never unlinked: the name is not re-checked.
+  virtual Result<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) = 0;
   // Wall-clock time in nanoseconds since the Unix epoch.
   virtual int64_t NowNanos() = 0;
 };
@@ -130,6 +134,9 @@ class EnvWrapper : public Env {
   Status SyncFilesystem(const std::string& p) override { return target_->SyncFilesystem(p); }
   Result<std::unique_ptr<FileLock>> TryLockFile(const std::string& p) override {
     return target_->TryLockFile(p);
+  }
+  Result<std::unique_ptr<FileLock>> LockFileShared(const std::string& p) override {
+    return target_->LockFileShared(p);
   }
   int64_t NowNanos() override { return target_->NowNanos(); }
 

@@ -190,4 +190,9 @@ Result<std::unique_ptr<FileLock>> FaultEnv::TryLockFile(const std::string& p) {
   return target()->TryLockFile(p);
 }
 
+Result<std::unique_ptr<FileLock>> FaultEnv::LockFileShared(const std::string& p) {
+  RETURN_IF_ERROR(Step("lock", p));
+  return target()->LockFileShared(p);
+}
+
 }  // namespace snapvol::core

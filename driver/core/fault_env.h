@@ -52,6 +52,7 @@ class FaultEnv : public EnvWrapper {
   Status SyncFile(const std::string& p) override;
   Status SyncFilesystem(const std::string& p) override;
   Result<std::unique_ptr<FileLock>> TryLockFile(const std::string& p) override;
+  Result<std::unique_ptr<FileLock>> LockFileShared(const std::string& p) override;
 
   // Used by the files this Env creates. Returns non-ok if the step must fail.
   Status Step(const char* op, const std::string& path);

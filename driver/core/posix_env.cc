@@ -440,6 +440,21 @@ class PosixEnv : public Env {
     return Status::Unavailable("lock file " + path + " keeps being replaced");
   }
 
+  Result<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kFileMode);
+    if (fd < 0) return Status::FromErrno(errno, "open lock file " + path);
+    int rc;
+    do {
+      rc = ::flock(fd, LOCK_SH);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+      int e = errno;
+      ::close(fd);
+      return Status::FromErrno(e, "flock " + path);
+    }
+    return std::unique_ptr<FileLock>(new PosixFileLock(fd));
+  }
+
   int64_t NowNanos() override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch())

@@ -3,22 +3,14 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include "driver/store/local/local_object_store.h"
-#include "driver/store/local/verified_memo.h"
 
 namespace snapvol::fs {
 namespace {
-
-std::string LocalPathOf(store::ObjectStore* objects, const Hash& h) {
-  auto* local = dynamic_cast<store::LocalObjectStore*>(objects);
-  if (local == nullptr) return "";
-  return local->layout().ObjectFile(h);
-}
 
 // Whether the `size`-byte file behind `fd` hashes to `h`. Hashes straight
 // from the page cache through a populated mapping: no copy into a buffer (a
@@ -34,12 +26,6 @@ bool HashesTo(int fd, uint64_t size, const Hash& h) {
   return sha.Finish() == h;
 }
 
-// The host's verification memo (store/local/verified_memo.h): only the
-// first reader of a chunk on a host, if the store did not write it here,
-// pays for hashing it ("verified when it enters a node's cache", S10).
-using store::RememberVerified;
-using store::VerifiedBefore;
-
 }  // namespace
 
 ChunkData::~ChunkData() {
@@ -48,7 +34,6 @@ ChunkData::~ChunkData() {
 
 ChunkCache::ChunkCache(store::ObjectStore* objects, size_t max_files, size_t max_bytes)
     : objects_(objects),
-      local_root_(dynamic_cast<store::LocalObjectStore*>(objects) != nullptr ? "local" : ""),
       max_files_(max_files),
       max_bytes_(max_bytes),
       pool_(std::make_unique<volume::WorkerPool>(2)) {}
@@ -109,8 +94,8 @@ Result<std::shared_ptr<const ChunkData>> ChunkCache::Get(const Hash& h, uint64_t
 Result<std::shared_ptr<const ChunkData>> ChunkCache::Load(const Hash& h, uint64_t size) {
   auto data = std::make_shared<ChunkData>();
   data->size = size;
-  if (!local_root_.empty()) {
-    const std::string path = LocalPathOf(objects_, h);
+  if (auto* local = dynamic_cast<store::LocalObjectStore*>(objects_); local != nullptr) {
+    const std::string path = local->layout().ObjectFile(h);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
       data->fd = fd;
@@ -119,7 +104,11 @@ Result<std::shared_ptr<const ChunkData>> ChunkCache::Load(const Hash& h, uint64_
       // store never rewrites an object in place).
       struct stat st;
       if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == size) {
-        if (VerifiedBefore(fd, st)) {
+        // The host's verification memo (store/local/verified_memo.h): only
+        // the first reader of a chunk on a host, if the store did not write
+        // it here, pays for hashing it ("verified when it enters a node's
+        // cache", S10).
+        if (local->VerifiedBefore(h, st)) {
           // No hashing read brings the chunk into memory now, so ask for it
           // in the background: a random reader touching a chunk once tends
           // to come back to it (the first read does not wait for this).
@@ -131,7 +120,7 @@ Result<std::shared_ptr<const ChunkData>> ChunkCache::Load(const Hash& h, uint64_
           return {std::move(data)};
         }
         if (HashesTo(fd, size, h)) {
-          RememberVerified(fd, st);
+          local->RememberVerified(h, st);
           return {std::move(data)};
         }
       }

@@ -68,7 +68,6 @@ class ChunkCache {
   void Insert(const Hash& h, std::shared_ptr<const ChunkData> data);
 
   store::ObjectStore* const objects_;
-  const std::string local_root_;  // objects/ path prefix of a local store, or ""
   const size_t max_files_;
   const size_t max_bytes_;
 

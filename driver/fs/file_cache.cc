@@ -158,7 +158,7 @@ int FileCache::Open(const FileLayout& layout) {
     char memo[128];
     const ssize_t n = ::fgetxattr(fd, kCopyXattr, memo, sizeof(memo));
     if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != layout.size() || n <= 0 ||
-        std::string_view(memo, static_cast<size_t>(n)) != store::VerifiedIdentity(st)) {
+        std::string_view(memo, static_cast<size_t>(n)) != store::FileIdentity(st)) {
       // Changed since it was made, or not what this key names: drop it.
       ::close(fd);
       fd = -1;
@@ -273,7 +273,7 @@ Status FileCache::Copy(const FileLayout& layout, const std::string& tmp) {
   struct stat done;
   if (st.ok() && ::fstat(fd, &done) != 0) st = Errno("checking a file cache copy");
   if (st.ok()) {
-    const std::string id = store::VerifiedIdentity(done);
+    const std::string id = store::FileIdentity(done);
     if (::fsetxattr(fd, kCopyXattr, id.data(), id.size(), 0) != 0) {
       st = Errno("marking a file cache copy complete");
     }

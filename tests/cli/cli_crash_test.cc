@@ -156,5 +156,24 @@ TEST_F(CliTest, ConcurrentPutsAllLandAndTheSharedPathHasOneWritersContent) {
       << "the shared file is not any single writer's content (" << got.size() << " bytes)";
 }
 
+// Issue 12: one of 1,000 concurrent puts failed to open the store ("lock
+// file ... is held by another process"): every `snapvol` process starts an
+// instance of the store while others clean up after exited ones.
+TEST_F(CliTest, TwoHundredConcurrentPutsIntoOneVolumeAllSucceed) {
+  Ok({"volume", "create", "v"});
+  constexpr int kPuts = 200;
+  for (int i = 0; i < kPuts; ++i)
+    WriteFile(Path("p" + std::to_string(i)), "put " + std::to_string(i));
+  std::vector<pid_t> pids;
+  for (int i = 0; i < kPuts; ++i) {
+    pids.push_back(Spawn({"volume", "put", "v", "p" + std::to_string(i), "/many/"}));
+  }
+  for (pid_t p : pids) EXPECT_EQ(Wait(p), 0) << SpawnOutput(p);
+  EXPECT_EQ(Versions("v"), static_cast<size_t>(kPuts));
+  nlohmann::json ls = Json({"volume", "ls", "v", "/many"});
+  EXPECT_EQ(ls.size(), static_cast<size_t>(kPuts));
+  EXPECT_EQ(Run({"volume", "get", "v", "/many/p137", "-"}).out, "put 137");
+}
+
 }  // namespace
 }  // namespace snapvol::cli::testing

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,7 +21,6 @@ namespace {
 class ChunkCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // Under the build tree, not /tmp: the verification memo is a user xattr.
     dir_ = std::filesystem::current_path() /
            ("chunk_cache_test." + std::to_string(::getpid()) + "." +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -102,10 +100,7 @@ TEST_F(ChunkCacheTest, AChunkVerifiedBeforeIsReadAheadWhole) {
     ChunkCache first(objects_.get(), 8, 1 << 20);
     ASSERT_TRUE(first.Get(hash_, data_.size()).ok());  // hashes it, leaves the memo
   }
-  char memo[128];
-  if (::getxattr(path.c_str(), "user.snapvol.verified", memo, sizeof(memo)) <= 0) {
-    GTEST_SKIP() << "no user xattrs on this file system";
-  }
+  ASSERT_TRUE(std::filesystem::exists(dir_ / "verified" / hash_.Hex()));
   DropFromPageCache(path);
   ASSERT_LT(ResidentPages(path), 64u);
   ChunkCache cache(objects_.get(), 8, 1 << 20);
@@ -117,6 +112,32 @@ TEST_F(ChunkCacheTest, AChunkVerifiedBeforeIsReadAheadWhole) {
     resident = ResidentPages(path);
   }
   EXPECT_EQ(resident, data_.size() / 4096);
+}
+
+// S10: the object file edited in place after this host verified it, its
+// mtime put back (touch -d): the memo no longer matches, the chunk is
+// hashed again, reported corrupt and quarantined.
+TEST_F(ChunkCacheTest, AChunkEditedInPlaceWithItsMtimePutBackIsCorrupt) {
+  const std::string path = ObjectFile();
+  ASSERT_FALSE(path.empty());
+  {
+    ChunkCache first(objects_.get(), 8, 1 << 20);
+    ASSERT_TRUE(first.Get(hash_, data_.size()).ok());
+  }
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  struct stat st;
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  const char bad = static_cast<char>(data_[4096] ^ 1);
+  ASSERT_EQ(::pwrite(fd, &bad, 1, 4096), 1);
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(::futimens(fd, times), 0);
+  ::close(fd);
+  ChunkCache cache(objects_.get(), 8, 1 << 20);
+  EXPECT_EQ(cache.Get(hash_, data_.size()).status().code(), core::Code::kCorruption);
+  EXPECT_EQ(cache.stats().corrupt, 1u);
+  EXPECT_FALSE(std::filesystem::exists(path));  // moved to quarantine/
+  EXPECT_FALSE(std::filesystem::is_empty(dir_ / "quarantine"));
 }
 
 }  // namespace

@@ -80,9 +80,9 @@ std::string LocalLayout::QuarantineFile(const core::Hash& id, std::string_view o
 }
 
 bool LocalLayout::IsLayoutName(std::string_view name) {
-  return name == "FORMAT" || name == "objects" || name == "tmp" || name == "quarantine" ||
-         name == "catalog.db" || name == "catalog.db-wal" || name == "catalog.db-shm" ||
-         name == "catalog.db-journal";
+  return name == "FORMAT" || name == "objects" || name == "tmp" || name == "tmp.lock" ||
+         name == "quarantine" || name == "verified" || name == "catalog.db" ||
+         name == "catalog.db-wal" || name == "catalog.db-shm" || name == "catalog.db-journal";
 }
 
 std::optional<core::Hash> LocalLayout::ParseObjectName(std::string_view dir,

@@ -5,9 +5,13 @@
 //   <root>/FORMAT                    "snapvol-store 1\n"; written last on creation
 //   <root>/objects/<xx>/<62 hex>     object bytes; xx = first byte of the SHA-256
 //                                    (<xx> directories are created on first use)
+//   <root>/tmp.lock                  shared by instances taking their owner lock,
+//                                    exclusive while one cleans stale temps
 //   <root>/tmp/<owner>.lock          flock held by a live store instance
 //   <root>/tmp/<owner>.<tid>.<n>     that instance's temp files (renamed into objects/)
 //   <root>/quarantine/<64 hex>.<owner>.<n>   corrupt objects moved aside by Get
+//   <root>/verified/<64 hex>         the host's verification memo of a chunk
+//                                    (verified_memo.h; created on first use)
 //   <root>/catalog.db (+ -wal, -shm) SQLite catalog
 //
 // Pure string functions; no I/O. Thread-safe.
@@ -46,12 +50,16 @@ class LocalLayout {
   std::string ObjectDir(uint8_t prefix) const;
   std::string ObjectFile(const core::Hash& id) const;
   std::string TmpDir() const { return root_ + "/tmp"; }
+  // Guards tmp/ against cleaning while an instance takes its owner lock.
+  std::string TmpLockFile() const { return root_ + "/tmp.lock"; }
   std::string LockFile(std::string_view owner) const;
   // `tid` (the writing thread's kernel id) keeps names unique even if a
   // forked child keeps using its parent's instance (same owner and counter).
   std::string TempFile(std::string_view owner, uint64_t tid, uint64_t n) const;
   std::string QuarantineDir() const { return root_ + "/quarantine"; }
   std::string QuarantineFile(const core::Hash& id, std::string_view owner, uint64_t n) const;
+  std::string VerifiedDir() const { return root_ + "/verified"; }
+  std::string VerifiedFile(const core::Hash& id) const { return VerifiedDir() + "/" + id.Hex(); }
   std::string CatalogFile() const { return root_ + "/catalog.db"; }
 
   // Whether `name` may appear directly under the root of a store (used to

@@ -1,13 +1,12 @@
 #include "driver/store/local/local_object_store.h"
 
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <map>
-#include <thread>
 #include <vector>
 
 #include "driver/store/local/verified_memo.h"
@@ -119,20 +118,34 @@ Status LocalObjectStore::CreateLayout() {
 }
 
 Status LocalObjectStore::AcquireOwnerLock() {
+  // A cleaner (CleanStaleTemps of another instance) judges an owner dead when
+  // it can lock the owner's lock file. Creating that file and locking it are
+  // two steps, so without tmp.lock this interleaving (seen as 1 failure in
+  // 1,000 concurrent `snapvol volume put`s) made a starting instance fail:
+  //
+  //   A (starting)                     C (cleaning)
+  //   open(tmp/A.lock, O_CREAT)
+  //                                    ListDir(tmp/) -> A.lock
+  //                                    TryLockFile(A.lock) -> granted
+  //   flock(A.lock) -> EWOULDBLOCK:
+  //     "lock file ... is held by another process"
+  //                                    unlink(A.lock), unlock
+  //
+  // Retrying only narrowed it: every cleaner that listed A.lock could take
+  // the next file A (or the cleaner itself, by O_CREAT) put under that name,
+  // and a cleaner preempted while holding it (1,000 processes on 2 cores)
+  // outlasted the 2 s of retries. Now A holds tmp.lock shared from before it
+  // creates its lock file until it holds it, and cleaners hold tmp.lock
+  // exclusively while they probe and remove: a cleaner never locks a file that
+  // its owner has not locked yet, so the one attempt below cannot meet a
+  // cleaner. A waits at most for one cleaner's pass (which never waits).
+  auto guard = env_->LockFileShared(layout_.TmpLockFile());
+  if (!guard.ok()) return guard.status().Annotate("lock store " + layout_.root());
   std::string path = layout_.LockFile(owner_);
-  // Our name is unique, but between our create and our flock another
-  // process's CleanStaleTemps may see the new file, lock it (briefly) and
-  // unlink it. That is harmless: wait for it to let go and lock afresh
-  // (TryLockFile re-creates the file and checks it holds the named one).
-  Result<std::unique_ptr<core::FileLock>> lock = Status::Unavailable("not tried");
-  for (int attempt = 0; attempt < 2000; ++attempt) {
+  auto lock = env_->TryLockFile(path);
+  if (!lock.ok() && lock.status().Is(core::Code::kNotFound)) {
+    RETURN_IF_ERROR(env_->CreateDir(layout_.TmpDir()));
     lock = env_->TryLockFile(path);
-    if (!lock.ok() && lock.status().Is(core::Code::kNotFound)) {
-      RETURN_IF_ERROR(env_->CreateDir(layout_.TmpDir()));
-      lock = env_->TryLockFile(path);
-    }
-    if (lock.ok() || !lock.status().Is(core::Code::kUnavailable)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (!lock.ok()) return lock.status().Annotate("lock store " + layout_.root());
   owner_lock_ = std::move(lock).value();
@@ -147,6 +160,13 @@ void LocalObjectStore::CleanStaleTemps() {
     std::string owner(LocalLayout::TempOwner(name));
     if (owner != owner_) by_owner[owner].push_back(name);
   }
+  if (by_owner.empty()) return;
+  // Without waiting: if an instance is taking its owner lock or another
+  // cleaner is at work, leave the garbage to a later open. The listing may
+  // predate the lock; that is harmless, as each owner is judged below by
+  // its lock file, under tmp.lock.
+  auto guard = env_->TryLockFile(layout_.TmpLockFile());
+  if (!guard.ok()) return;
   for (const auto& [owner, files] : by_owner) {
     // Held → its instance is alive and may still rename these files.
     // Acquired → it exited or crashed (an instance locks before it writes
@@ -341,7 +361,10 @@ Status LocalObjectStore::Flush() {
         if (written_chunks_.erase(id) != 0) remember.push_back(id);
       }
     }
-    for (const Hash& id : remember) RememberVerified(layout_.ObjectFile(id));
+    for (const Hash& id : remember) {
+      struct stat st;
+      if (::stat(layout_.ObjectFile(id).c_str(), &st) == 0) RememberVerified(id, st);
+    }
   }
   if (!s.ok()) {
     // Keep everything pending so a retried Flush() syncs it again.
@@ -370,10 +393,22 @@ Status LocalObjectStore::Delete(const Hash& id, ObjectKind kind) {
     return Status::NotFound(Describe(id, kind) + " not found in store " + layout_.root());
   }
   if (!s.ok()) return s.Annotate("delete " + Describe(id, kind));
+  ::unlink(layout_.VerifiedFile(id).c_str());  // best effort, as its writes
   std::lock_guard<std::mutex> l(mu_);
   pending_.erase(id);
   written_chunks_.erase(id);
   return Status::Ok();
+}
+
+bool LocalObjectStore::VerifiedBefore(const Hash& id, const struct stat& st) {
+  return static_cast<uint64_t>(st.st_size) >= kVerifiedMemoMinBytes &&
+         MemoMatches(layout_.VerifiedFile(id), st);
+}
+
+void LocalObjectStore::RememberVerified(const Hash& id, const struct stat& st) {
+  if (static_cast<uint64_t>(st.st_size) < kVerifiedMemoMinBytes) return;
+  WriteMemo(layout_.VerifiedFile(id), layout_.VerifiedDir(),
+            layout_.TempFile(owner_, ThreadId(), next_temp_.fetch_add(1)), st);
 }
 
 Status LocalObjectStore::ForEach(ObjectKind kind, const std::function<Status(const Hash&)>& fn) {

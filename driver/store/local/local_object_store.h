@@ -18,7 +18,10 @@
 // Many instances, in this and other processes, may share one root: temp
 // names are unique per instance, and renames of identical content are
 // atomic. Each instance holds an flock on tmp/<owner>.lock; Open() removes
-// temp files whose owner no longer holds its lock (crashed or exited).
+// temp files whose owner no longer holds its lock (crashed or exited). An
+// instance creates and locks its lock file under a shared flock of tmp.lock,
+// and that cleaning runs under an exclusive one (skipped while contended),
+// so opening never fails because another instance is starting or cleaning.
 //
 // The local backend does not record kinds: an object's path depends only on
 // its hash, identical bytes stored as two kinds are one file, and ForEach
@@ -28,6 +31,8 @@
 // open its own instance (temp names stay unique, but the parent's close
 // would release the owner lock the child still relies on).
 #pragma once
+
+#include <sys/stat.h>
 
 #include <atomic>
 #include <bitset>
@@ -93,6 +98,13 @@ class LocalObjectStore : public ObjectStore {
   // Visits every stored object (kind is ignored, see above), in hash order.
   Status ForEach(ObjectKind kind, const std::function<Status(const Hash&)>& fn) override;
 
+  // The host's verification memo of chunk `id` (verified_memo.h): whether
+  // its object file, of which `st` is an fstat, was verified as it is now.
+  bool VerifiedBefore(const Hash& id, const struct stat& st);
+  // Records that the object file of `id`, as `st` describes it, holds the
+  // right bytes. Best effort: a failure only means hashing it again later.
+  void RememberVerified(const Hash& id, const struct stat& st);
+
   const LocalLayout& layout() const { return layout_; }
   // This instance's name in tmp/ (pid and random nonce).
   const std::string& owner() const { return owner_; }
@@ -102,9 +114,11 @@ class LocalObjectStore : public ObjectStore {
                    std::string owner);
 
   Status CreateLayout();
+  // Creates and locks tmp/<owner>.lock, holding tmp.lock shared meanwhile.
   Status AcquireOwnerLock();
-  // Removes temp files of instances that no longer hold their lock.
-  // Best effort: a failure leaves garbage, never breaks the store.
+  // Removes temp files of instances that no longer hold their lock, holding
+  // tmp.lock exclusively. Best effort: a failure, or tmp.lock being busy,
+  // leaves garbage for a later open, never breaks the store.
   void CleanStaleTemps();
   Status WriteTemp(const std::string& tmp, std::string_view data);
   Status RenameIntoPlace(const std::string& tmp, const Hash& id, const std::string& path);

@@ -90,7 +90,7 @@ class SqliteCatalog : public Catalog {
 
   SqliteCatalog(std::string path, core::Env* env, sqlite3* db);
 
-  Status Init();
+  Status Init(int busy_timeout_ms);
   // A cached prepared statement for `sql` (a string literal: cached by address).
   Result<sqlite3_stmt*> Prepare(const char* sql);
   Status Exec(const char* sql);

@@ -3,13 +3,15 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -92,7 +94,8 @@ TEST_F(LocalObjectStoreTest, OnDiskLayoutMatchesTheDocs) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->layout().root(), root());
-  EXPECT_EQ(Listing(root()), (std::vector<std::string>{"FORMAT", "objects", "quarantine", "tmp"}));
+  EXPECT_EQ(Listing(root()),
+            (std::vector<std::string>{"FORMAT", "objects", "quarantine", "tmp", "tmp.lock"}));
   EXPECT_EQ(*Env::Default()->ReadFile(root() + "/FORMAT"), "snapvol-store 1\n");
   EXPECT_TRUE(Listing(root() + "/objects").empty());  // prefixes appear on first use
   EXPECT_EQ(Listing(root() + "/tmp"), (std::vector<std::string>{store->owner() + ".lock"}));
@@ -113,9 +116,9 @@ TEST_F(LocalObjectStoreTest, OnDiskLayoutMatchesTheDocs) {
   ASSERT_TRUE(doc.good());
   std::stringstream text;
   text << doc.rdbuf();
-  for (const char* name :
-       {"FORMAT", "snapvol-store 1", "objects/<xx>/<62 hex>", "tmp/<owner>.lock",
-        "tmp/<owner>.<tid>.<n>", "quarantine/<64 hex>.<owner>.<n>", "catalog.db"}) {
+  for (const char* name : {"FORMAT", "snapvol-store 1", "objects/<xx>/<62 hex>", "tmp.lock",
+                           "tmp/<owner>.lock", "tmp/<owner>.<tid>.<n>",
+                           "quarantine/<64 hex>.<owner>.<n>", "verified/<64 hex>", "catalog.db"}) {
     EXPECT_NE(text.str().find(name), std::string::npos) << name;
   }
 }
@@ -129,33 +132,60 @@ TEST_F(LocalObjectStoreTest, StoredChunksCarryTheHostsVerificationMemo) {
   auto id = store->PutContent(ObjectKind::kChunk, chunk);
   ASSERT_TRUE(id.ok());
   const std::string path = store->layout().ObjectFile(*id);
-  int fd = ::open(path.c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
   struct stat st;
-  ASSERT_EQ(::fstat(fd, &st), 0);
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
   // Only once the bytes are durable: a crash before Flush may lose them.
-  EXPECT_FALSE(VerifiedBefore(fd, st));
+  EXPECT_FALSE(store->VerifiedBefore(*id, st));
   ASSERT_TRUE(store->Flush().ok());
-  EXPECT_TRUE(VerifiedBefore(fd, st));
-  char memo[128];
-  const ssize_t n = ::fgetxattr(fd, kVerifiedXattr, memo, sizeof(memo));
-  ASSERT_GT(n, 0);
-  EXPECT_EQ(std::string(memo, n), VerifiedIdentity(st));
-  ::close(fd);
-  // Rewritten in place later (a later mtime): the memo no longer holds.
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  fd = ::open(path.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::pwrite(fd, "d", 1, 10), 1);
-  ASSERT_EQ(::fstat(fd, &st), 0);
-  EXPECT_FALSE(VerifiedBefore(fd, st));
-  ::close(fd);
-  // Other kinds are never read by the chunk cache: no memo.
+  EXPECT_TRUE(store->VerifiedBefore(*id, st));
+  EXPECT_EQ(*Env::Default()->ReadFile(root() + "/verified/" + id->Hex()), VerifiedIdentity(st));
+  // Another instance (a mount) trusts it too.
+  auto other = Open();
+  EXPECT_TRUE(other->VerifiedBefore(*id, st));
+  // Other kinds are never read by the chunk cache, small chunks are cheaper
+  // to hash than to look up: no memo.
   const std::string tree = "tree bytes";
   ASSERT_TRUE(store->Put(Hash::Of(tree), ObjectKind::kTree, tree).ok());
-  EXPECT_LT(::getxattr(store->layout().ObjectFile(Hash::Of(tree)).c_str(), kVerifiedXattr, memo,
-                       sizeof(memo)),
-            0);
+  auto small = store->PutContent(ObjectKind::kChunk, std::string(1000, 's'));
+  ASSERT_TRUE(small.ok());
+  ASSERT_TRUE(store->Flush().ok());
+  EXPECT_EQ(Listing(root() + "/verified"), std::vector<std::string>{id->Hex()});
+  // A deleted object takes its memo along.
+  ASSERT_TRUE(store->Delete(*id, ObjectKind::kChunk).ok());
+  EXPECT_TRUE(Listing(root() + "/verified").empty());
+}
+
+// S10: an object edited in place whose mtime was put back (touch -d,
+// utimensat) keeps inode, size and mtime; the memo must not vouch for it.
+TEST_F(LocalObjectStoreTest, ChunkEditedInPlaceWithItsMtimePutBackIsNoLongerVerified) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  std::string chunk(300000, 'c');
+  auto id = store->PutContent(ObjectKind::kChunk, chunk);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(store->Flush().ok());
+  const std::string path = store->layout().ObjectFile(*id);
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  struct stat before;
+  ASSERT_EQ(::fstat(fd, &before), 0);
+  ASSERT_TRUE(store->VerifiedBefore(*id, before));
+  ASSERT_EQ(::pwrite(fd, "d", 1, 10), 1);
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::futimens(fd, times), 0);
+  struct stat after;
+  ASSERT_EQ(::fstat(fd, &after), 0);
+  ::close(fd);
+  ASSERT_EQ(after.st_ino, before.st_ino);
+  ASSERT_EQ(after.st_size, before.st_size);
+  ASSERT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  ASSERT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  EXPECT_FALSE(store->VerifiedBefore(*id, after));
+  // Get always hashes: the damage is reported and the file quarantined.
+  auto got = store->Get(*id, ObjectKind::kChunk);
+  EXPECT_EQ(got.status().code(), Code::kCorruption) << got.status().ToString();
+  EXPECT_EQ(Listing(root() + "/quarantine").size(), 1u);
+  EXPECT_FALSE(*store->Contains(*id, ObjectKind::kChunk));
 }
 
 TEST_F(LocalObjectStoreTest, CorruptObjectIsReportedQuarantinedAndHealedByPut) {
@@ -323,6 +353,82 @@ TEST_F(LocalObjectStoreTest, StaleTempFilesAreCleanedOnOpen) {
   std::string second_lock = second->owner() + ".lock";
   second.reset();  // a clean close removes its lock file
   EXPECT_FALSE(*Env::Default()->FileExists(tmp + "/" + second_lock));
+}
+
+// Runs `before(path)` ahead of every TryLockFile and `after(path, locked)`
+// once it returned.
+class LockHookEnv : public core::EnvWrapper {
+ public:
+  LockHookEnv(std::function<void(const std::string&)> before,
+              std::function<void(const std::string&, bool)> after)
+      : EnvWrapper(Env::Default()), before_(std::move(before)), after_(std::move(after)) {}
+  Result<std::unique_ptr<core::FileLock>> TryLockFile(const std::string& p) override {
+    before_(p);
+    auto lock = target()->TryLockFile(p);
+    after_(p, lock.ok());
+    return lock;
+  }
+
+ private:
+  std::function<void(const std::string&)> before_;
+  std::function<void(const std::string&, bool)> after_;
+};
+
+// The interleaving behind one failed put in 1,000 concurrent ones (issue
+// 12; AcquireOwnerLock), forced: a starting instance's lock file exists but
+// is not locked yet when another instance opens and cleans tmp/. A cleaner
+// that got hold of the file keeps it until the starting Open returned, as
+// one preempted on a loaded machine would. The starting instance must open.
+TEST_F(LocalObjectStoreTest, OpenNeverFailsBecauseAnotherInstanceCleansMeanwhile) {
+  ASSERT_NE(Open(), nullptr);
+  const std::string tmp = root() + "/tmp/";
+  const auto in_tmp = [&](const std::string& p) { return p.rfind(tmp, 0) == 0; };
+  const auto patience = std::chrono::seconds(30);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool cleaner_holds_it = false, cleaner_opened = false, starter_opened = false;
+  int cleaner_tmp_locks = 0;
+
+  LockHookEnv cleaner_env([](const std::string&) {},
+                          [&](const std::string& p, bool locked) {
+                            // Its first lock in tmp/ is its own.
+                            if (!in_tmp(p) || ++cleaner_tmp_locks == 1 || !locked) return;
+                            std::unique_lock<std::mutex> l(mu);
+                            cleaner_holds_it = true;
+                            cv.notify_all();
+                            cv.wait_for(l, patience, [&] { return starter_opened; });
+                          });
+  std::thread cleaner;
+  bool started_cleaner = false;
+  LockHookEnv starter_env(
+      [&](const std::string& p) {
+        if (!in_tmp(p) || started_cleaner) return;
+        started_cleaner = true;
+        const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);  // not locked yet
+        ASSERT_GE(fd, 0);
+        ::close(fd);
+        cleaner = std::thread([&] {
+          auto c = LocalObjectStore::Open(root(), &cleaner_env);
+          EXPECT_TRUE(c.ok()) << c.status().ToString();
+          std::lock_guard<std::mutex> l(mu);
+          cleaner_opened = true;
+          cv.notify_all();
+        });
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait_for(l, patience, [&] { return cleaner_holds_it || cleaner_opened; });
+      },
+      [](const std::string&, bool) {});
+
+  auto starter = LocalObjectStore::Open(root(), &starter_env);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    starter_opened = true;
+    cv.notify_all();
+  }
+  ASSERT_TRUE(started_cleaner);
+  cleaner.join();
+  EXPECT_TRUE(starter.ok()) << starter.status().ToString();
+  EXPECT_FALSE(cleaner_holds_it) << "a cleaner locked a starting instance's lock file";
 }
 
 TEST_F(LocalObjectStoreTest, ForEachIgnoresForeignFiles) {

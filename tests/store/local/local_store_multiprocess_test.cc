@@ -130,38 +130,60 @@ TEST(LocalStoreMultiProcessTest, ConcurrentAppendsFromEightProcessesAllLandOnce)
   EXPECT_EQ(commits.size(), versions->size());  // every child's commit landed exactly once
 }
 
+// A child's life as a short-lived CLI process, `rounds` times: open the
+// store, put one object of about `bytes` bytes, flush, read it back, close.
+// Returns 0, or the step that failed (after printing why).
+int OpenPutCloseRounds(const std::string& spec, int child, int rounds, size_t bytes) {
+  for (int round = 0; round < rounds; ++round) {
+    auto store = OpenStore(spec, Env::Default());
+    if (!store.ok()) {
+      std::fprintf(stderr, "child %d round %d: %s\n", child, round,
+                   store.status().ToString().c_str());
+      return 2;
+    }
+    std::string data(bytes, static_cast<char>('a' + child % 26));
+    data += std::to_string(child) + "." + std::to_string(round);
+    Hash id = Hash::Of(data);
+    Status s = (*store)->objects->Put(id, ObjectKind::kChunk, data);
+    if (s.ok()) s = (*store)->objects->Flush();
+    if (!s.ok()) {
+      std::fprintf(stderr, "child %d round %d: %s\n", child, round, s.ToString().c_str());
+      return 3;
+    }
+    auto back = (*store)->objects->Get(id, ObjectKind::kChunk);
+    if (!back.ok() || *back != data) return 4;
+  }
+  return 0;
+}
+
+// `children` processes at once run OpenPutCloseRounds on one existing
+// store; expects every one to succeed and tmp/ to be empty afterwards.
+void ExpectConcurrentOpenersAllSucceed(int children, int rounds, size_t bytes) {
+  TempDir dir;
+  std::string spec = dir.path() + "/store";
+  ASSERT_TRUE(OpenStore(spec, Env::Default()).ok());
+  StartGate gate;
+  auto codes = RunChildren(
+      children, gate, [&](int child) { return OpenPutCloseRounds(spec, child, rounds, bytes); });
+  for (int i = 0; i < children; ++i) EXPECT_EQ(codes[i], 0) << "child " << i;
+  auto left = Env::Default()->ListDir(spec + "/tmp");
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty()) << left->size() << " files left in tmp/, e.g. " << (*left)[0];
+}
+
 TEST(LocalStoreMultiProcessTest, ManyProcessesOpeningAtOnceNeverTripOverEachOthersLocks) {
   // Every open cleans the temp files of dead instances, locking each other
   // instance's lock file to find out whether it is alive. A newly started
   // instance must survive a cleaner grabbing its just-created lock file.
-  TempDir dir;
-  std::string spec = dir.path() + "/store";
-  ASSERT_TRUE(OpenStore(spec, Env::Default()).ok());
-  constexpr int kChildren = 12, kRounds = 40;
-  StartGate gate;
-  auto codes = RunChildren(kChildren, gate, [&](int child) {
-    for (int round = 0; round < kRounds; ++round) {
-      auto store = OpenStore(spec, Env::Default());
-      if (!store.ok()) {
-        std::fprintf(stderr, "child %d round %d: %s\n", child, round,
-                     store.status().ToString().c_str());
-        return 2;
-      }
-      std::string data(300 * 1024, static_cast<char>('a' + child));
-      data += std::to_string(round);
-      Hash id = Hash::Of(data);
-      Status s = (*store)->objects->Put(id, ObjectKind::kChunk, data);
-      if (s.ok()) s = (*store)->objects->Flush();
-      if (!s.ok()) {
-        std::fprintf(stderr, "child %d round %d: %s\n", child, round, s.ToString().c_str());
-        return 3;
-      }
-      auto back = (*store)->objects->Get(id, ObjectKind::kChunk);
-      if (!back.ok() || *back != data) return 4;
-    }
-    return 0;
-  });
-  for (int i = 0; i < kChildren; ++i) EXPECT_EQ(codes[i], 0) << "child " << i;
+  ExpectConcurrentOpenersAllSucceed(12, 40, 300 * 1024);
+}
+
+TEST(LocalStoreMultiProcessTest, TwoHundredProcessesStartingAndCleaningAtOnceAllOpen) {
+  // Issue 12: one of 1,000 concurrent `volume put`s failed to open the
+  // store because a cleaner held its fresh lock file. Many short-lived
+  // instances at once, each starting (creating its lock file) while others
+  // clean tmp/ and others close (unlinking theirs).
+  ExpectConcurrentOpenersAllSucceed(200, 5, 1000);
 }
 
 TEST(LocalStoreMultiProcessTest, ConcurrentCreateOfOneVolumeNameHasOneWinner) {
