@@ -475,14 +475,65 @@ TEST_F(CliMountTest, RecoverReportsWhatItCannotRecover) {
   const std::string a = MountAt("a");
   ASSERT_TRUE(e2e::WriteFile(a + "/orphan", "x"));
   KillAndWait(ServerPid(a));
-  ASSERT_EQ(Run({"volume", "delete", "vol", "-y"}).code, 0);
+  // Its changes are not recovered: deleting the volume needs --force.
+  RunResult del = Run({"volume", "delete", "vol", "-y"});
+  EXPECT_EQ(del.code, 1) << Describe(del);
+  EXPECT_TRUE(Contains(del.err, "has unrecovered changes of a mount")) << del.err;
+  ASSERT_EQ(Run({"volume", "delete", "vol", "-y", "--force"}).code, 0);
+  std::string id;
   for (int i = 0; i < 2; ++i) {
     RunResult r = Run({"recover"});
     EXPECT_EQ(r.code, 1) << Describe(r);
     EXPECT_TRUE(Contains(r.out, "Could not recover mount")) << r.out;
     EXPECT_TRUE(Contains(r.out, "left in place")) << r.out;
     EXPECT_TRUE(Contains(r.err, "1 crashed mount could not be recovered")) << r.err;
+    RunResult j = Run({"--json", "recover"});
+    nlohmann::json listed = nlohmann::json::parse(j.out, nullptr, false);
+    ASSERT_TRUE(listed.is_array() && listed.size() == 1) << j.out;
+    id = listed[0]["mount_id"].get<std::string>();
   }
+  // Its changes go into another volume instead, and the state is gone.
+  Ok({"volume", "create", "rescue"});
+  RunResult into = Run({"recover", "--into", "rescue", id});
+  EXPECT_EQ(into.code, 0) << Describe(into);
+  EXPECT_EQ(Run({"volume", "get", "rescue", "/orphan", "-"}).out, "x");
+  RunResult r = Run({"recover"});
+  EXPECT_EQ(r.code, 0) << Describe(r);
+  EXPECT_TRUE(Contains(r.out, "Nothing to recover")) << r.out;
+  EXPECT_EQ(Run({"recover", "--discard", id}).code, 1);  // no such state any more
+}
+
+// A volume that is mounted is not deleted (its pending changes would be
+// stranded) unless forced; a dead mount's changes can also be discarded.
+TEST_F(CliMountTest, DeletingAMountedVolumeIsRefused) {
+  const std::string a = MountAt("a");
+  ASSERT_TRUE(e2e::WriteFile(a + "/pending", "p"));
+  RunResult r = Run({"volume", "delete", "vol", "-y"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "is mounted")) << r.err;
+  EXPECT_TRUE(Contains(r.err, a)) << r.err;
+  Ok({"unmount", a});
+  EXPECT_EQ(Head("/pending"), "p");
+  // Unmounted cleanly: nothing holds it any more.
+  Ok({"volume", "delete", "vol", "-y"});
+
+  Ok({"volume", "create", "vol"});
+  const std::string b = MountAt("b");
+  ASSERT_TRUE(e2e::WriteFile(b + "/dropped", "d"));
+  KillAndWait(ServerPid(b));
+  Ok({"unmount", b});  // detaches the dead mount
+  r = Run({"volume", "delete", "vol", "-y"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  // The mount id is the state directory's name.
+  std::string id;
+  for (const auto& e : std::filesystem::directory_iterator(store() + "/state/mounts")) {
+    if (e.is_directory()) id = e.path().filename().string();
+  }
+  ASSERT_FALSE(id.empty());
+  Ok({"recover", "--discard", id});
+  Ok({"volume", "delete", "vol", "-y"});
+  r = Run({"recover"});
+  EXPECT_TRUE(Contains(r.out, "Nothing to recover")) << r.out;
 }
 
 // A failed final commit is exit 1 with the reason; the changes stay for

@@ -85,7 +85,10 @@ void AddVolumeCommands(CLI::App& app, Args& a, Action& action) {
   c = vol->add_subcommand("delete", "Delete a volume and all its versions");
   c->add_option("VOL", a.vol, "volume name")->required();
   c->add_flag("-y,--yes", a.yes, "do not ask for confirmation");
-  c->callback([&] { action = [&](Context& ctx) { return VolumeDelete(ctx, a.vol, a.yes); }; });
+  c->add_flag("--force", a.force,
+              "delete even if it is mounted or a crashed mount's changes are not recovered");
+  c->callback(
+      [&] { action = [&](Context& ctx) { return VolumeDelete(ctx, a.vol, a.yes, a.force); }; });
 
   c = vol->add_subcommand("list", "List the volumes of the environment");
   c->callback([&] { action = [&](Context& ctx) { return VolumeList(ctx); }; });

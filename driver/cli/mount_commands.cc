@@ -21,6 +21,7 @@
 #include "driver/fs/control_json.h"
 #include "driver/fs/fuse_connection.h"
 #include "driver/fs/mount.h"
+#include "driver/fs/recovery.h"
 
 extern char** environ;
 
@@ -402,6 +403,32 @@ Status RecoverCommand(Context& ctx) {
   return Status::Ok();
 }
 
+Status RecoverOneCommand(Context& ctx, const std::string& mount_id, const std::string& into) {
+  const std::string state_dir = fs::DefaultStateDir(Absolute(ctx.store_spec()));
+  ASSIGN_OR_RETURN(volume::Engine * eng, ctx.engine());
+  if (into.empty()) {
+    RETURN_IF_ERROR(Context::InContext(fs::DiscardMount(*eng, state_dir, mount_id),
+                                       "discarding mount " + mount_id));
+    std::printf("Discarded the pending changes of mount %s.\n", mount_id.c_str());
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(store::VolumeRecord vol, ctx.OpenVolume(into));
+  Result<volume::CommitResult> r = fs::RecoverMountInto(*eng, state_dir, mount_id, vol);
+  if (!r.ok()) {
+    return Context::InContext(r.status(),
+                              "recovering mount " + mount_id + " into " + ctx.Where(into));
+  }
+  std::printf("Recovered the pending changes of mount %s into %s.\n", mount_id.c_str(),
+              ctx.Where(into).c_str());
+  if (r->empty) {
+    std::printf("Nothing changed; the volume stays at version %llu.\n",
+                static_cast<unsigned long long>(r->version));
+  } else {
+    std::printf("Committed version %llu.\n", static_cast<unsigned long long>(r->version));
+  }
+  return Status::Ok();
+}
+
 }  // namespace snapvol::cli
 
 namespace snapvol::cli {
@@ -447,7 +474,26 @@ void AddMountCommands(CLI::App& app, std::function<Status(Context&)>& action) {
   app.get_subcommand("unmount")->alias("umount");
 
   c = app.add_subcommand("recover", "Commit what crashed mount servers of this store left pending");
-  c->callback([&action] { action = [](Context& ctx) { return RecoverCommand(ctx); }; });
+  CLI::Option* into =
+      c->add_option("--into", req->recover_into,
+                    "commit the pending changes of mount MOUNT_ID into this volume instead (its "
+                    "own volume was deleted)");
+  CLI::Option* discard = c->add_option("--discard", req->recover_discard,
+                                       "drop the pending changes of mount MOUNT_ID for good");
+  c->add_option("MOUNT_ID", req->mount_id, "the mount, for --into (as `recover` printed it)");
+  into->excludes(discard);
+  c->callback([req, &action] {
+    action = [req](Context& ctx) {
+      if (!req->recover_discard.empty()) return RecoverOneCommand(ctx, req->recover_discard, "");
+      if (!req->recover_into.empty()) {
+        if (req->mount_id.empty()) {
+          return Status::InvalidArgument("recover --into VOLUME needs the MOUNT_ID");
+        }
+        return RecoverOneCommand(ctx, req->mount_id, req->recover_into);
+      }
+      return RecoverCommand(ctx);
+    };
+  });
 }
 
 }  // namespace snapvol::cli

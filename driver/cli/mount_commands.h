@@ -35,6 +35,8 @@ struct MountRequest {
   uint64_t version = 0;  // 0 = newest; N >= 1 pins version N (read-only)
   bool version_given = false;
   bool foreground = false;
+  // recover: one mount's state, into another volume or discarded.
+  std::string recover_into, recover_discard, mount_id;
 };
 
 // "500ms", "5s", "2m", "1h" (a whole number and a unit), or "0" / "off"
@@ -68,5 +70,9 @@ Status StatusCommand(Context& ctx, const std::string& mountpoint);
 // recovered (it is left in place). Dead kernel mounts they leave behind are
 // detached.
 Status RecoverCommand(Context& ctx);
+// One dead mount `mount_id` that `recover` cannot finish (its volume was
+// deleted): commits its pending changes into volume `into` of ctx's
+// environment, or with `into` empty drops them for good.
+Status RecoverOneCommand(Context& ctx, const std::string& mount_id, const std::string& into);
 
 }  // namespace snapvol::cli

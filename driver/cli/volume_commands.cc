@@ -74,11 +74,11 @@ Status VolumeCreate(Context& ctx, const std::string& name, uint64_t inode_limit)
   return Status::Ok();
 }
 
-Status VolumeDelete(Context& ctx, const std::string& name, bool yes) {
+Status VolumeDelete(Context& ctx, const std::string& name, bool yes, bool force) {
   ASSIGN_OR_RETURN(store::VolumeRecord vol, ctx.OpenVolume(name));
   RETURN_IF_ERROR(ctx.Confirm("delete " + ctx.Where(name) + " and all its versions", yes));
   ASSIGN_OR_RETURN(volume::Engine * eng, ctx.engine());
-  Status st = eng->DeleteVolume(vol.environment, vol.name);
+  Status st = eng->DeleteVolume(vol.environment, vol.name, force);
   if (st.Is(core::Code::kNotFound)) return Status::NotFound(ctx.Where(name) + " not found");
   RETURN_IF_ERROR(Context::InContext(st, ctx.Where(name)));
   std::printf("Deleted %s.\n", ctx.Where(name).c_str());

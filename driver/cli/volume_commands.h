@@ -16,7 +16,7 @@ namespace snapvol::cli {
 
 Status VolumeCreate(Context& ctx, const std::string& name, uint64_t inode_limit);
 // Asks for confirmation unless `yes` (see Context::Confirm).
-Status VolumeDelete(Context& ctx, const std::string& name, bool yes);
+Status VolumeDelete(Context& ctx, const std::string& name, bool yes, bool force);
 Status VolumeList(Context& ctx);
 Status VolumeLs(Context& ctx, const std::string& name, const std::string& path);
 Status VolumePut(Context& ctx, const std::string& name, const PutRequest& request);

@@ -145,6 +145,19 @@ Result<std::unique_ptr<MountServer>> MountServer::Open(const MountOptions& optio
     }
     ASSIGN_OR_RETURN(s->journal_, Journal::Open(s->mount_dir_, 1));
     RETURN_IF_ERROR(env->SyncDir(s->mount_dir_));
+    // Registered while it may hold pending changes: a delete of the volume
+    // is refused meanwhile (Engine::DeleteVolume).
+    store::MountRecord record;
+    record.mount_id = s->mount_id_;
+    record.volume_id = s->volume_.id;
+    char host[256] = {};
+    (void)::gethostname(host, sizeof(host) - 1);
+    record.host = host;
+    record.pid = ::getpid();
+    record.mountpoint = o.mountpoint;
+    record.state_dir = s->mount_dir_;
+    record.created_ns = info.created_ns;
+    RETURN_IF_ERROR(s->store_->catalog->AddMount(record).Annotate("registering the mount"));
     vo.data_dir = layout.DataDir();
   }
   s->trees_ = std::make_unique<TreeCache>(s->store_->objects.get(), kTreeCacheBytes);
@@ -360,6 +373,11 @@ core::Status MountServer::Shutdown() {
   lock_.reset();
   std::error_code ec;
   stdfs::remove_all(mount_dir_, ec);
+  if (Status s = store_->catalog->RemoveMount(mount_id_); !s.ok()) {
+    // Harmless: a record whose server and state are gone is dropped by the
+    // next delete of the volume.
+    std::fprintf(stderr, "snapvol mount: unregistering the mount: %s\n", s.ToString().c_str());
+  }
   return core::Status::Ok();
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "driver/core/env.h"
+#include "driver/core/names.h"
 #include "driver/fs/control_json.h"
 #include "driver/fs/journal.h"
 #include "driver/fs/state_layout.h"
@@ -195,10 +196,54 @@ Result<RecoverReport> RecoverMounts(volume::Engine& engine, const std::string& s
     rm.commit.attempts = result->attempts;
     rm.commit.trigger = "recover";
     Discard(state, id);
+    (void)engine.store().catalog->RemoveMount(id);
     lock->reset();
     report.mounts.push_back(std::move(rm));
   }
   return report;
+}
+
+namespace {
+
+// Locks dead mount `id`'s state (its server must be gone).
+Result<std::unique_ptr<core::FileLock>> LockDeadMount(volume::Engine& engine,
+                                                      const StateLayout& state,
+                                                      const std::string& id) {
+  RETURN_IF_ERROR(core::ValidateComponent(id).Annotate("mount id"));
+  const MountDirLayout layout(state.MountDir(id));
+  ASSIGN_OR_RETURN(bool exists, engine.env()->FileExists(layout.InfoFile()));
+  if (!exists) return Status::NotFound("no state of a mount " + id + " in " + state.MountsDir());
+  Result<std::unique_ptr<core::FileLock>> lock = engine.env()->TryLockFile(layout.LockFile());
+  if (!lock.ok()) {
+    return Status::FailedPrecondition("mount " + id + " is still served (its lock is held)");
+  }
+  return lock;
+}
+
+}  // namespace
+
+Result<volume::CommitResult> RecoverMountInto(volume::Engine& engine, const std::string& state_dir,
+                                              const std::string& mount_id,
+                                              const volume::VolumeRecord& into) {
+  const StateLayout state(state_dir);
+  ASSIGN_OR_RETURN(std::unique_ptr<core::FileLock> lock, LockDeadMount(engine, state, mount_id));
+  ASSIGN_OR_RETURN(volume::ChangeSet changes,
+                   ReplayMountDir(state.MountDir(mount_id), engine.store().objects.get()));
+  volume::CommitOptions opts;
+  opts.author = volume::DefaultAuthor("recover");
+  opts.message = "changes of mount " + mount_id + ", recovered into this volume";
+  ASSIGN_OR_RETURN(volume::CommitResult result, engine.Commit(into, changes, opts));
+  Discard(state, mount_id);
+  (void)engine.store().catalog->RemoveMount(mount_id);
+  return result;
+}
+
+Status DiscardMount(volume::Engine& engine, const std::string& state_dir,
+                    const std::string& mount_id) {
+  const StateLayout state(state_dir);
+  ASSIGN_OR_RETURN(std::unique_ptr<core::FileLock> lock, LockDeadMount(engine, state, mount_id));
+  Discard(state, mount_id);
+  return engine.store().catalog->RemoveMount(mount_id);
 }
 
 }  // namespace snapvol::fs

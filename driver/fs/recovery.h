@@ -30,4 +30,16 @@ Result<volume::ChangeSet> ReplayMountDir(const std::string& mount_dir, store::Ob
 Result<RecoverReport> RecoverMounts(volume::Engine& engine, const std::string& state_dir,
                                     const std::string& skip_id = "");
 
+// For a mount `recover` cannot finish (its volume was deleted with force,
+// or re-created): commits its pending changes into another volume `into`
+// of the store, then removes its state. NotFound if there is no such mount
+// state; FailedPrecondition if its server is alive.
+Result<volume::CommitResult> RecoverMountInto(volume::Engine& engine, const std::string& state_dir,
+                                              const std::string& mount_id,
+                                              const volume::VolumeRecord& into);
+
+// Drops a dead mount's pending changes and state for good. Same errors.
+Status DiscardMount(volume::Engine& engine, const std::string& state_dir,
+                    const std::string& mount_id);
+
 }  // namespace snapvol::fs

@@ -46,6 +46,20 @@ struct VersionRecord {
   int64_t time_ns = 0;
 };
 
+// A mount of a volume (CLI, CSI or hook), registered by its server while it
+// may hold pending changes: from start until its final commit landed, or
+// until recovery committed or discarded what it left. Deleting a volume
+// that has one is refused unless forced.
+struct MountRecord {
+  std::string mount_id;  // the mount's state directory name
+  std::string volume_id;
+  std::string host;
+  int64_t pid = 0;
+  std::string mountpoint;  // bytes
+  std::string state_dir;   // where its journal is (bytes)
+  int64_t created_ns = 0;
+};
+
 class Catalog {
  public:
   virtual ~Catalog() = default;
@@ -81,6 +95,12 @@ class Catalog {
   // Records with version >= from, ascending, at most `limit` (0 = no limit).
   virtual Result<std::vector<VersionRecord>> ListVersions(const std::string& volume_id,
                                                           uint64_t from, uint64_t limit) = 0;
+
+  // Mount registry (MountRecord). Add replaces a record of the same id;
+  // Remove of an absent id is ok. List is by mount id.
+  virtual Status AddMount(const MountRecord& record) = 0;
+  virtual Status RemoveMount(const std::string& mount_id) = 0;
+  virtual Result<std::vector<MountRecord>> ListMounts(const std::string& volume_id) = 0;
 };
 
 }  // namespace snapvol::store

@@ -1,6 +1,8 @@
 #include "driver/volume/engine.h"
 
 #include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -202,8 +204,47 @@ Result<std::vector<VolumeRecord>> Engine::ListVolumes(const std::string& env) {
   return r;
 }
 
-Status Engine::DeleteVolume(const std::string& env, const std::string& name) {
+Result<std::vector<store::MountRecord>> Engine::LiveMounts(const VolumeRecord& volume) {
+  ASSIGN_OR_RETURN(std::vector<store::MountRecord> all, store_->catalog->ListMounts(volume.id));
+  char host[256] = {};
+  (void)::gethostname(host, sizeof(host) - 1);
+  std::vector<store::MountRecord> live;
+  for (store::MountRecord& m : all) {
+    if (m.host == host) {
+      const bool running =
+          m.pid > 0 && (::kill(static_cast<pid_t>(m.pid), 0) == 0 || errno == EPERM);
+      struct stat st;
+      const bool state = !m.state_dir.empty() && ::stat(m.state_dir.c_str(), &st) == 0;
+      if (!running && !state) {
+        (void)store_->catalog->RemoveMount(m.mount_id);  // gone cleanly, record left behind
+        continue;
+      }
+    }
+    live.push_back(std::move(m));  // another host's: cannot tell, so assume it is there
+  }
+  return live;
+}
+
+Status Engine::DeleteVolume(const std::string& env, const std::string& name, bool force) {
   RETURN_IF_ERROR(ValidateVolume(env, name));
+  if (!force) {
+    Result<VolumeRecord> v = store_->catalog->GetVolume(env, name);
+    if (!v.ok()) return Named(v.status(), env, name, "deleting");
+    ASSIGN_OR_RETURN(std::vector<store::MountRecord> mounts, LiveMounts(*v));
+    if (!mounts.empty()) {
+      std::string list;
+      for (const store::MountRecord& m : mounts) {
+        if (!list.empty()) list += ", ";
+        list += "'" + m.mountpoint + "' (mount " + m.mount_id + ", pid " + std::to_string(m.pid) +
+                " on " + m.host + ")";
+      }
+      return Status::FailedPrecondition(
+          volume::Describe(env, name) +
+          " is mounted or has unrecovered changes of a mount: " + list +
+          "; unmount it (or run `snapvol recover`) first, or force the delete (its pending "
+          "changes then go only to another volume with `snapvol recover --into VOLUME`)");
+    }
+  }
   return Named(store_->catalog->DeleteVolume(env, name), env, name, "deleting");
 }
 

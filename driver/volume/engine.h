@@ -98,7 +98,16 @@ class Engine {
                                     const CreateVolumeOptions& options);
   Result<VolumeRecord> GetVolume(const std::string& env, const std::string& name);
   Result<std::vector<VolumeRecord>> ListVolumes(const std::string& env);
-  Status DeleteVolume(const std::string& env, const std::string& name);
+  // FailedPrecondition naming the mounts if the volume has registered
+  // mounts that may hold pending changes (MountRecord: a live server, or a
+  // dead one whose state is not recovered yet; stale records of this host
+  // are dropped), unless `force`: then those changes can only go elsewhere
+  // (`snapvol recover --into` or `--discard`).
+  Status DeleteVolume(const std::string& env, const std::string& name, bool force = false);
+
+  // The registered mounts of `volume` that may still hold pending changes;
+  // drops the records of this host's mounts that are gone without state.
+  Result<std::vector<store::MountRecord>> LiveMounts(const VolumeRecord& volume);
   Status RenameVolume(const std::string& env, const std::string& from, const std::string& to);
 
   // Snapshots (attach = Head: one version-log read and one commit object).

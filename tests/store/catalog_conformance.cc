@@ -364,4 +364,45 @@ TEST_P(CatalogConformanceTest, HandlesShareRecords) {
   EXPECT_EQ((*catalog().LatestVersion(v.id))->commit, Version(1, "h").commit);
 }
 
+// ---- Mount registry ---------------------------------------------------------
+
+TEST_P(CatalogConformanceTest, MountsAreRegisteredListedAndRemoved) {
+  VolumeRecord v = MakeVolume("main", "mounted");
+  VolumeRecord w = MakeVolume("main", "other");
+  MountRecord m;
+  m.mount_id = "m1";
+  m.volume_id = v.id;
+  m.host = "node-1";
+  m.pid = 1234;
+  m.mountpoint = std::string("/mnt/\xff\0x", 8);  // bytes
+  m.state_dir = "/var/lib/snapvol/state";
+  m.created_ns = 7;
+  ASSERT_TRUE(catalog().AddMount(m).ok());
+  MountRecord m2 = m;
+  m2.mount_id = "m2";
+  ASSERT_TRUE(catalog().AddMount(m2).ok());
+  MountRecord elsewhere = m;
+  elsewhere.mount_id = "m3";
+  elsewhere.volume_id = w.id;
+  ASSERT_TRUE(catalog().AddMount(elsewhere).ok());
+  // Seen by another connection (another process in the local backend).
+  auto other = OpenAnother();
+  auto listed = other->ListMounts(v.id);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].mount_id, "m1");
+  EXPECT_EQ((*listed)[0].mountpoint, m.mountpoint);
+  EXPECT_EQ((*listed)[0].pid, 1234);
+  EXPECT_EQ((*listed)[0].host, "node-1");
+  // Add replaces; remove is idempotent.
+  m.pid = 99;
+  ASSERT_TRUE(catalog().AddMount(m).ok());
+  EXPECT_EQ((*catalog().ListMounts(v.id))[0].pid, 99);
+  ASSERT_TRUE(catalog().RemoveMount("m1").ok());
+  ASSERT_TRUE(catalog().RemoveMount("m1").ok());
+  ASSERT_EQ(catalog().ListMounts(v.id)->size(), 1u);
+  EXPECT_EQ(catalog().ListMounts(w.id)->size(), 1u);
+  EXPECT_TRUE(catalog().ListMounts("no-such-volume")->empty());
+}
+
 }  // namespace snapvol::store

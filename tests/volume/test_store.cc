@@ -264,4 +264,25 @@ Result<TestStore> OpenTestStore(Backend b) {
   return t;
 }
 
+Status MemCatalog::AddMount(const store::MountRecord& record) {
+  std::lock_guard<std::mutex> l(mu_);
+  mounts_[record.mount_id] = record;
+  return Status::Ok();
+}
+
+Status MemCatalog::RemoveMount(const std::string& mount_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  mounts_.erase(mount_id);
+  return Status::Ok();
+}
+
+Result<std::vector<store::MountRecord>> MemCatalog::ListMounts(const std::string& volume_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<store::MountRecord> out;
+  for (const auto& [id, r] : mounts_) {
+    if (r.volume_id == volume_id) out.push_back(r);
+  }
+  return out;
+}
+
 }  // namespace snapvol::volume::testing

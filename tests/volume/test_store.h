@@ -64,9 +64,13 @@ class MemCatalog : public store::Catalog {
   Result<store::VersionRecord> GetVersion(const std::string& volume_id, uint64_t version) override;
   Result<std::vector<store::VersionRecord>> ListVersions(const std::string& volume_id,
                                                          uint64_t from, uint64_t limit) override;
+  Status AddMount(const store::MountRecord& record) override;
+  Status RemoveMount(const std::string& mount_id) override;
+  Result<std::vector<store::MountRecord>> ListMounts(const std::string& volume_id) override;
 
  private:
   std::mutex mu_;
+  std::map<std::string, store::MountRecord> mounts_;
   std::map<std::string, store::EnvironmentRecord> envs_;
   std::map<std::pair<std::string, std::string>, store::VolumeRecord> volumes_;
   std::map<std::string, std::vector<store::VersionRecord>> versions_;
@@ -149,6 +153,11 @@ class HookedCatalog : public store::Catalog {
   Result<std::vector<store::VersionRecord>> ListVersions(const std::string& id, uint64_t from,
                                                          uint64_t limit) override {
     return t_->ListVersions(id, from, limit);
+  }
+  Status AddMount(const store::MountRecord& r) override { return t_->AddMount(r); }
+  Status RemoveMount(const std::string& id) override { return t_->RemoveMount(id); }
+  Result<std::vector<store::MountRecord>> ListMounts(const std::string& id) override {
+    return t_->ListMounts(id);
   }
 
   std::function<Status()> before_append;

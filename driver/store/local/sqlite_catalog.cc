@@ -35,6 +35,16 @@ CREATE TABLE IF NOT EXISTS versions(
   time_ns     INTEGER NOT NULL,
   PRIMARY KEY(volume_id, version)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mounts(
+  mount_id   TEXT PRIMARY KEY,
+  volume_id  TEXT NOT NULL,
+  host       TEXT NOT NULL,
+  pid        INTEGER NOT NULL,
+  mountpoint BLOB NOT NULL,
+  state_dir  BLOB NOT NULL,
+  created_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mounts_by_volume ON mounts(volume_id);
 )sql";
 
 std::string QuoteName(const std::string& s) { return "'" + s + "'"; }
@@ -648,6 +658,52 @@ Result<std::vector<VersionRecord>> SqliteCatalog::ListVersions(const std::string
     ASSIGN_OR_RETURN(VersionRecord r, RowToVersion(static_cast<uint64_t>(q.IntColumn(0)),
                                                    q.BlobColumn(1), q.IntColumn(2), volume_id));
     out.push_back(r);
+  }
+  return out;
+}
+
+Status SqliteCatalog::AddMount(const MountRecord& r) {
+  std::lock_guard<std::mutex> l(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                   Prepare("INSERT OR REPLACE INTO mounts(mount_id, volume_id, host, pid, "
+                           "mountpoint, state_dir, created_ns) VALUES(?1,?2,?3,?4,?5,?6,?7)"));
+  return Query(this, stmt)
+      .Text(1, r.mount_id)
+      .Text(2, r.volume_id)
+      .Text(3, r.host)
+      .Int(4, r.pid)
+      .Blob(5, r.mountpoint)
+      .Blob(6, r.state_dir)
+      .Int(7, r.created_ns)
+      .Run("register mount " + r.mount_id);
+}
+
+Status SqliteCatalog::RemoveMount(const std::string& mount_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare("DELETE FROM mounts WHERE mount_id=?1"));
+  return Query(this, stmt).Text(1, mount_id).Run("unregister mount " + mount_id);
+}
+
+Result<std::vector<MountRecord>> SqliteCatalog::ListMounts(const std::string& volume_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                   Prepare("SELECT mount_id, host, pid, mountpoint, state_dir, created_ns FROM "
+                           "mounts WHERE volume_id=?1 ORDER BY mount_id"));
+  Query q(this, stmt);
+  q.Text(1, volume_id);
+  std::vector<MountRecord> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step("list mounts of volume id " + volume_id));
+    if (!row) break;
+    MountRecord r;
+    r.mount_id = q.TextColumn(0);
+    r.volume_id = volume_id;
+    r.host = q.TextColumn(1);
+    r.pid = q.IntColumn(2);
+    r.mountpoint = q.BlobColumn(3);
+    r.state_dir = q.BlobColumn(4);
+    r.created_ns = q.IntColumn(5);
+    out.push_back(std::move(r));
   }
   return out;
 }

@@ -75,6 +75,9 @@ class SqliteCatalog : public Catalog {
   Status RenameVolume(const std::string& env, const std::string& from,
                       const std::string& to) override;
   Status SetInodeLimit(const std::string& env, const std::string& name, uint64_t limit) override;
+  Status AddMount(const MountRecord& record) override;
+  Status RemoveMount(const std::string& mount_id) override;
+  Result<std::vector<MountRecord>> ListMounts(const std::string& volume_id) override;
 
   Result<bool> AppendVersion(const std::string& volume_id, const VersionRecord& record) override;
   Result<std::optional<VersionRecord>> LatestVersion(const std::string& volume_id) override;
