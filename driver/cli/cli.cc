@@ -45,7 +45,8 @@ struct Args {
   std::string vol, vol2, path, local;
   std::vector<std::string> paths;
   uint64_t inode_limit = store::kDefaultInodeLimit;
-  bool yes = false, force = false, recursive = false, same_owner = false, quick = false;
+  bool yes = false, force = false, recursive = false, same_owner = false, quick = false,
+       repair = false;
   size_t limit = 0;
   uint64_t version = 0;
 };
@@ -187,7 +188,13 @@ void AddStoreCommands(CLI::App& app, Args& a, Action& action) {
   CLI::App* c = store->add_subcommand(
       "fsck", "Check every version of every volume down to each chunk; exit 1 on any problem");
   c->add_flag("--quick", a.quick, "check that chunks exist without reading them");
-  c->callback([&] { action = [&](Context& ctx) { return StoreFsck(ctx, a.quick); }; });
+  c->add_flag("--repair", a.repair,
+              "first rebuild a missing or empty catalog from the commit objects");
+  c->callback([&] {
+    action = [&](Context& ctx) {
+      return a.repair ? StoreRepair(ctx, a.quick) : StoreFsck(ctx, a.quick);
+    };
+  });
 }
 
 int RunParsed(int argc, char** argv) {

@@ -25,7 +25,7 @@ Context::~Context() = default;
 
 Result<volume::Engine*> Context::engine() {
   if (engine_ != nullptr) return engine_.get();
-  auto opened = store::OpenStore(store_spec_, core::Env::Default());
+  auto opened = store::OpenStore(store_spec_, core::Env::Default(), allow_missing_catalog_);
   if (!opened.ok()) {
     return InContext(opened.status(), "cannot open store '" + store_spec_ + "'");
   }

@@ -48,6 +48,9 @@ class Context {
 
   // Opens the store on first use. Errors name the store.
   Result<volume::Engine*> engine();
+  // Before the first engine(): open even a store whose catalog is missing
+  // (store::OpenStore's allow_missing_catalog), to rebuild it.
+  void AllowMissingCatalog() { allow_missing_catalog_ = true; }
 
   // Validates the environment name (usage error with the allowed pattern)
   // and checks that the environment exists (NotFound naming it).
@@ -74,6 +77,7 @@ class Context {
   std::string env_;
   std::string store_spec_;
   bool json_;
+  bool allow_missing_catalog_ = false;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<volume::Engine> engine_;
 };

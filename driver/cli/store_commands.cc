@@ -5,6 +5,7 @@
 
 #include "driver/cli/format.h"
 #include "driver/core/json_bytes.h"
+#include "driver/core/text.h"
 #include "driver/volume/fsck.h"
 
 namespace snapvol::cli {
@@ -46,6 +47,29 @@ Status StoreFsck(Context& ctx, bool quick) {
                               (r.problems.size() == 1 ? "" : "s"));
   }
   return Status::Ok();
+}
+
+Status StoreRepair(Context& ctx, bool quick) {
+  ctx.AllowMissingCatalog();
+  ASSIGN_OR_RETURN(volume::Engine * eng, ctx.engine());
+  auto rebuilt = volume::RebuildCatalog(eng->store(), core::Env::Default()->NowNanos());
+  if (!rebuilt.ok()) return Context::InContext(rebuilt.status(), "rebuilding the catalog");
+  std::printf("Read %llu objects, %llu commits; rebuilt %zu volumes:\n",
+              static_cast<unsigned long long>(rebuilt->objects),
+              static_cast<unsigned long long>(rebuilt->commits), rebuilt->volumes.size());
+  for (const auto& v : rebuilt->volumes) {
+    std::printf("  volume '%s' in environment '%s' (%s): %llu versions%s\n",
+                core::EscapeBytes(v.name).c_str(), v.environment.c_str(), v.id.c_str(),
+                static_cast<unsigned long long>(v.versions),
+                v.named ? "" : " (its commits carry no name: renamed)");
+    for (const auto& other : v.other_heads) {
+      std::printf(
+          "    also claims the newest version: commit %s (a commit that lost the race, "
+          "or the one that landed: check with `volume log` and `volume rollback`)\n",
+          other.c_str());
+    }
+  }
+  return StoreFsck(ctx, quick);
 }
 
 }  // namespace snapvol::cli

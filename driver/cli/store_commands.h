@@ -8,5 +8,7 @@ namespace snapvol::cli {
 // volume::Fsck over the whole store; prints the totals and every problem.
 // Corruption (exit 1) if any problem was found.
 Status StoreFsck(Context& ctx, bool quick);
+// volume::RebuildCatalog into a missing or empty catalog, then StoreFsck.
+Status StoreRepair(Context& ctx, bool quick);
 
 }  // namespace snapvol::cli

@@ -51,10 +51,11 @@ std::vector<std::string> PermissionWarnings(const LocalLayout& layout) {
   return out;
 }
 
-Result<std::unique_ptr<Store>> OpenLocalStore(const std::string& dir, core::Env* env) {
+Result<std::unique_ptr<Store>> OpenLocalStore(const std::string& dir, core::Env* env,
+                                              bool allow_missing_catalog) {
   ASSIGN_OR_RETURN(auto objects, LocalObjectStore::Open(dir, env));
   std::string root = objects->layout().root();
-  RETURN_IF_ERROR(CheckCatalogPresent(objects->layout(), env));
+  if (!allow_missing_catalog) RETURN_IF_ERROR(CheckCatalogPresent(objects->layout(), env));
   ASSIGN_OR_RETURN(auto catalog, SqliteCatalog::Open(objects->layout().CatalogFile(), env));
   auto store = std::make_unique<Store>();
   store->warnings = PermissionWarnings(objects->layout());
@@ -74,7 +75,8 @@ Result<std::unique_ptr<Store>> OpenConfiguredStore(const std::string& config_fil
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& spec, core::Env* env) {
+Result<std::unique_ptr<Store>> OpenStore(const std::string& spec, core::Env* env,
+                                         bool allow_missing_catalog) {
   if (spec.empty()) {
     return Status::InvalidArgument(
         "no store given: pass --store DIR (or set SNAPVOL_STORE) with a directory for the "
@@ -86,13 +88,13 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& spec, core::Env* env
                                    "config file (distributed store)");
   }
   auto listing = env->ListDir(spec);
-  if (listing.ok()) return OpenLocalStore(spec, env);
+  if (listing.ok()) return OpenLocalStore(spec, env, allow_missing_catalog);
   const Status& s = listing.status();
   if (s.Is(core::Code::kNotFound)) {
     if (LooksLikeConfigFile(spec)) {
       return Status::InvalidArgument("store config file '" + spec + "' does not exist");
     }
-    return OpenLocalStore(spec, env);  // creatable directory
+    return OpenLocalStore(spec, env, allow_missing_catalog);  // creatable directory
   }
   if (s.sys_errno() == ENOTDIR) return OpenConfiguredStore(spec, env);
   return s.Annotate("open store '" + spec + "'");

@@ -24,6 +24,9 @@ struct Store {
 // needed) the embedded local store. `env` must outlive the store.
 // FailedPrecondition if the store has objects but no catalog (catalog.db
 // missing or empty): opening would show no volumes and start an empty one.
-Result<std::unique_ptr<Store>> OpenStore(const std::string& spec, core::Env* env);
+// `allow_missing_catalog`: open (and start an empty catalog) even then;
+// only for rebuilding the catalog (`snapvol store fsck --repair`).
+Result<std::unique_ptr<Store>> OpenStore(const std::string& spec, core::Env* env,
+                                         bool allow_missing_catalog = false);
 
 }  // namespace snapvol::store

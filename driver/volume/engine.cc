@@ -101,6 +101,8 @@ objects::Commit NewCommit(const VolumeRecord& volume, const Snapshot& head,
                           const CommitOptions& options) {
   objects::Commit commit;
   commit.set_volume_id(volume.id);
+  commit.set_environment(volume.environment);
+  commit.set_volume_name(volume.name);
   commit.set_version(head.version + 1);
   if (head.version > 0) commit.set_parent(std::string(head.commit_hash.Bytes()));
   *commit.mutable_root() = root;

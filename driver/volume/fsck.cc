@@ -1,8 +1,10 @@
 #include "driver/volume/fsck.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
+#include "driver/core/names.h"
 #include "driver/core/text.h"
 #include "driver/store/object_codec.h"
 #include "driver/volume/tree_page.h"
@@ -279,6 +281,90 @@ core::Result<FsckReport> Fsck(store::Store& store, const FsckOptions& options) {
       ++report.volumes;
       checker.Volume(v);
     }
+  }
+  return report;
+}
+
+core::Result<RebuildReport> RebuildCatalog(store::Store& store, int64_t now_ns) {
+  ASSIGN_OR_RETURN(std::vector<store::EnvironmentRecord> envs, store.catalog->ListEnvironments());
+  for (const store::EnvironmentRecord& env : envs) {
+    ASSIGN_OR_RETURN(std::vector<store::VolumeRecord> volumes,
+                     store.catalog->ListVolumes(env.name));
+    if (!volumes.empty()) {
+      return Status::FailedPrecondition("the catalog still lists volumes (environment '" +
+                                        env.name +
+                                        "'); --repair only rebuilds a missing or empty catalog");
+    }
+  }
+  RebuildReport report;
+  // volume id -> version -> candidate commits (hash, commit)
+  std::map<std::string, std::map<uint64_t, std::vector<std::pair<Hash, objects::Commit>>>> found;
+  RETURN_IF_ERROR(store.objects->ForEach(store::ObjectKind::kCommit, [&](const Hash& h) {
+    ++report.objects;
+    Result<std::string> bytes = store.objects->Get(h, store::ObjectKind::kCommit);
+    if (!bytes.ok()) return Status::Ok();  // damaged: fsck reports it later
+    Result<objects::Commit> c = store::DecodeCommit(*bytes, h);
+    if (!c.ok()) return Status::Ok();  // not a commit
+    ++report.commits;
+    found[c->volume_id()][c->version()].emplace_back(h, std::move(*c));
+    return Status::Ok();
+  }));
+  for (auto& [id, versions] : found) {
+    auto& heads = versions.rbegin()->second;
+    std::sort(heads.begin(), heads.end(),
+              [](const auto& a, const auto& b) { return a.second.time_ns() > b.second.time_ns(); });
+    RebuildReport::Volume v;
+    v.id = id;
+    for (size_t i = 1; i < heads.size(); ++i) v.other_heads.push_back(heads[i].first.Hex());
+    // Down from the head by parent links.
+    std::vector<std::pair<Hash, const objects::Commit*>> chain;
+    const std::pair<Hash, objects::Commit>* at = &heads[0];
+    while (at != nullptr) {
+      chain.emplace_back(at->first, &at->second);
+      const uint64_t version = at->second.version();
+      if (version <= 1) break;
+      const std::string& parent = at->second.parent();
+      at = nullptr;
+      auto below = versions.find(version - 1);
+      if (below == versions.end()) break;
+      for (const auto& cand : below->second) {
+        if (std::string(cand.first.Bytes()) == parent) at = &cand;
+      }
+    }
+    std::reverse(chain.begin(), chain.end());
+    if (chain.front().second->version() != 1) continue;  // no way back to version 1
+    const objects::Commit& newest = *chain.back().second;
+    v.named = !newest.environment().empty() && !newest.volume_name().empty() &&
+              core::ValidateName("environment", newest.environment()).ok() &&
+              core::ValidateName("volume", newest.volume_name()).ok();
+    v.environment = v.named ? newest.environment() : "main";
+    v.name = v.named ? newest.volume_name() : "recovered-" + id.substr(0, 8);
+    Status env = store.catalog->CreateEnvironment(v.environment, now_ns);
+    if (!env.ok() && !env.Is(core::Code::kAlreadyExists)) return env;
+    store::VolumeRecord record;
+    record.environment = v.environment;
+    record.name = v.name;
+    record.id = id;
+    record.created_ns = chain.front().second->time_ns();
+    Status created = store.catalog->CreateVolume(record);
+    if (created.Is(core::Code::kAlreadyExists)) {
+      // Another id had this name (deleted and re-created): keep both.
+      v.name = record.name =
+          (v.name.size() > 54 ? v.name.substr(0, 54) : v.name) + "-" + id.substr(0, 8);
+      created = store.catalog->CreateVolume(record);
+    }
+    RETURN_IF_ERROR(created);
+    for (const auto& [hash, commit] : chain) {
+      store::VersionRecord rec;
+      rec.version = commit->version();
+      rec.commit = hash;
+      rec.time_ns = commit->time_ns();
+      ASSIGN_OR_RETURN(bool appended, store.catalog->AppendVersion(id, rec));
+      if (!appended)
+        return Status::Internal("version " + std::to_string(rec.version) + " of " + id);
+    }
+    v.versions = chain.size();
+    report.volumes.push_back(std::move(v));
   }
   return report;
 }

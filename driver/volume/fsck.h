@@ -43,4 +43,28 @@ struct FsckReport {
 // everything else found wrong is a problem in the report.
 core::Result<FsckReport> Fsck(store::Store& store, const FsckOptions& options);
 
+struct RebuildReport {
+  uint64_t objects = 0;  // read
+  uint64_t commits = 0;  // found among them
+  struct Volume {
+    std::string environment, name, id;
+    uint64_t versions = 0;
+    bool named = false;  // false: its commits predate names ("recovered-<id>")
+    // Other commit objects that also claim the head version (commits that
+    // lost the race for it, or the landed one if the guess is wrong).
+    std::vector<std::string> other_heads;
+  };
+  std::vector<Volume> volumes;
+};
+
+// Rebuilds an empty catalog (catalog.db lost or emptied) from the commit
+// objects: reads every object, keeps those that decode as commits, and per
+// volume id follows the parent links down from its newest version. Each
+// commit names its volume's environment and name (older ones do not: their
+// volume is "recovered-<first 8 of its id>" in "main"). The head version
+// is ambiguous when commits that lost the race for it are stored too: the
+// newest by time is taken and the others are listed. FailedPrecondition if
+// the catalog still has volumes.
+core::Result<RebuildReport> RebuildCatalog(store::Store& store, int64_t now_ns);
+
 }  // namespace snapvol::volume

@@ -205,5 +205,45 @@ TEST_F(CliTest, StoreFsckFindsADamagedChunk) {
   EXPECT_THAT(r.err, HasSubstr("fsck found"));
 }
 
+// A lost catalog is refused, not started anew; `store fsck --repair`
+// rebuilds it from the commit objects (names, environments, every version).
+TEST_F(CliTest, StoreFsckRepairRebuildsALostCatalog) {
+  Ok({"volume", "create", "v"});
+  for (int i = 1; i <= 3; ++i) {
+    WriteFile(Path("f"), "v" + std::to_string(i));
+    Ok({"volume", "put", "v", Path("f"), "/f", "--force"});
+  }
+  Ok({"environment", "create", "dev"});
+  Ok({"-e", "dev", "volume", "create", "old-name"});
+  WriteFile(Path("g"), "in dev");
+  Ok({"-e", "dev", "volume", "put", "old-name", Path("g"), "/g"});
+  Ok({"-e", "dev", "volume", "rename", "old-name", "w"});
+  WriteFile(Path("h"), "after the rename");
+  Ok({"-e", "dev", "volume", "put", "w", Path("h"), "/h"});
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    ::unlink((store() + "/catalog.db" + suffix).c_str());
+  }
+  RunResult r = Run({"volume", "list"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("catalog"));
+
+  r = Run({"store", "fsck", "--repair"});
+  EXPECT_EQ(r.code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("rebuilt 2 volumes"));
+  EXPECT_THAT(r.out, HasSubstr("no problems"));
+  EXPECT_EQ(Versions("v"), 3u);
+  EXPECT_EQ(Run({"volume", "get", "v", "/f", "-"}).out, "v3");
+  EXPECT_EQ(Run({"-e", "dev", "volume", "get", "w", "/g", "-"}).out, "in dev");
+  EXPECT_EQ(Run({"-e", "dev", "volume", "get", "w", "/h", "-"}).out, "after the rename");
+  // Commits land on the rebuilt log.
+  WriteFile(Path("f"), "v4");
+  Ok({"volume", "put", "v", Path("f"), "/f", "--force"});
+  EXPECT_EQ(Versions("v"), 4u);
+  // A catalog with volumes is never rebuilt over.
+  r = Run({"store", "fsck", "--repair"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("only rebuilds a missing or empty catalog"));
+}
+
 }  // namespace
 }  // namespace snapvol::cli::testing
