@@ -682,9 +682,9 @@ TEST_F(SoakTest, KilledMountsAndCliCommittersLoseNothing) {
   out << "soak: seed " << seed_ << ": " << committers_ << " committers x " << commits_
       << " commits in " << run_s << " s: " << acknowledged_ << " acknowledged commits, " << written_
       << " written mount operations, " << contended_
-      << " commits that gave up losing the race for the next version, "
-      << kills_ << " kills, " << recoveries_ << " recoveries, " << files_checked_
-      << " files checked (" << lost_ << " lost), head version " << HeadVersion() << "; store fsck "
+      << " commits that gave up losing the race for the next version, " << kills_ << " kills, "
+      << recoveries_ << " recoveries, " << files_checked_ << " files checked (" << lost_
+      << " lost), head version " << HeadVersion() << "; store fsck "
       << (fsck == 0 ? "clean" : "FAILED") << " in " << fsck_s << " s\n"
       << Tail(fsck_log);
   std::printf("%s", out.str().c_str());

@@ -49,8 +49,8 @@ TEST(PublishStoreTest, ListSkipsGarbage) {
                           R"({"format":1,"volume_id":"a","target_path":"/y","version":-1})",
                           R"({"format":1.5,"volume_id":"a","target_path":"/z"})"}) {
     static int n = 0;
-    auto g = core::Env::Default()->NewWritableFile(dir.path() + "/bad" + std::to_string(n++) +
-                                                   ".json");
+    auto g =
+        core::Env::Default()->NewWritableFile(dir.path() + "/bad" + std::to_string(n++) + ".json");
     ASSERT_TRUE(g.ok());
     ASSERT_TRUE((*g)->Append(bad).ok());
     ASSERT_TRUE((*g)->Close().ok());
