@@ -101,3 +101,22 @@ test("the renderer refuses template features it does not implement", () => {
   assert.throws(() => renderChart(dir), /unsupported/);
   fs.rmSync(dir, { recursive: true });
 });
+
+test("tenancy values become the node plugin's tenancy file", () => {
+  const tenancy = { inlineVolumes: { "ml-team": { environments: ["models"] }, "*": { environments: ["public"], createIfMissing: false } } };
+  const objs = renderedObjects(renderChart(CHART, { namespace: "snapvol", values: { tenancy } })).map((r) => r.doc);
+  checkConsistency(objs);
+  const cm = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === "snapvol-tenancy");
+  assert.ok(cm, "no ConfigMap snapvol-tenancy");
+  assert.deepEqual(yaml.load(cm.data["tenancy.yaml"]), tenancy);
+  const ds = objs.find((o) => o.kind === "DaemonSet");
+  const drv = ds.spec.template.spec.containers[0];
+  assert.ok(drv.args.includes("--tenancy-config=/etc/snapvol/tenancy.yaml"), drv.args.join(" "));
+  const mount = drv.volumeMounts.find((m) => m.name === "tenancy");
+  assert.equal(mount.mountPath, "/etc/snapvol");
+  const vol = ds.spec.template.spec.volumes.find((v) => v.name === "tenancy");
+  assert.equal(vol.configMap.name, "snapvol-tenancy");
+  // Without tenancy values: no ConfigMap, no flag (the manifests' objects).
+  const plain = renderedObjects(renderChart(CHART, { namespace: "snapvol" })).map((r) => r.doc);
+  assert.ok(!plain.some((o) => o.kind === "ConfigMap"));
+});
