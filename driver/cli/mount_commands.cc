@@ -484,6 +484,10 @@ void AddMountCommands(CLI::App& app, std::function<Status(Context&)>& action) {
   into->excludes(discard);
   c->callback([req, &action] {
     action = [req](Context& ctx) {
+      if (!req->mount_id.empty() && req->recover_into.empty()) {
+        return Status::InvalidArgument("recover: the argument '" + req->mount_id +
+                                       "' is a MOUNT_ID, which only --into takes");
+      }
       if (!req->recover_discard.empty()) return RecoverOneCommand(ctx, req->recover_discard, "");
       if (!req->recover_into.empty()) {
         if (req->mount_id.empty()) {

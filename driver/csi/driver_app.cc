@@ -14,6 +14,7 @@
 #include "driver/store/store.h"
 #ifdef SNAPVOL_CSI_HAVE_FS
 #include "driver/csi/fs_mounter.h"
+#include "driver/fs/sandbox.h"
 #endif
 
 #ifndef SNAPVOL_VERSION
@@ -98,6 +99,16 @@ int RunDriver(int argc, char** argv) {
   // Everything the driver creates (socket, state, publish records) is the
   // owner's (root's) only; mount servers set their own modes.
   ::umask(077);
+#ifdef SNAPVOL_CSI_HAVE_FS
+  // Before it reads anything it did not write (the tenancy file, the store,
+  // publish records): a syscall allowlist, which the mount helpers and
+  // servers it starts inherit. Fail closed, like a mount server.
+  if (fs::ShouldSandboxMountServer()) {
+    if (core::Status st = core::InstallSyscallAllowlist(fs::DriverAllowlist()); !st.ok()) {
+      return Fail(st.Annotate("sandboxing the driver (SNAPVOL_SECCOMP=0 turns this off)"));
+    }
+  }
+#endif
 
   LogLevel level;
   if (!ParseLogLevel(log_level_text, &level)) {

@@ -1,6 +1,7 @@
 #include "driver/fs/sandbox.h"
 
 #include <linux/capability.h>
+#include <linux/fs.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -197,8 +198,26 @@ bool ShouldSandboxMountServer() {
 
 core::SyscallAllowlist MountServerStartupAllowlist() {
   core::SyscallAllowlist list = MountServerAllowlist();
+  // The Orlov spread flag on the state directory (SpreadChildren).
+  list.ioctl_requests.push_back(FS_IOC_GETFLAGS);
+  list.ioctl_requests.push_back(FS_IOC_SETFLAGS);
   for (const char* extra : {"mount", "capget", "capset", "prctl", "getrlimit", "setrlimit",
                             "prlimit64", "setsid", "sched_setaffinity", "seccomp"}) {
+    list.syscalls.push_back(extra);
+  }
+  return list;
+}
+
+core::SyscallAllowlist DriverAllowlist() {
+  core::SyscallAllowlist list = MountServerStartupAllowlist();
+  for (const char* extra : {// Starting the mount helper (posix_spawn) and reaping it and servers.
+                            "execve", "execveat", "clone3", "vfork", "fork", "wait4", "waitid",
+                            "kill", "setpgid", "getpgid", "getpgrp", "pidfd_open",
+                            // What the dynamic loader of an exec'd program does first (TLS).
+                            "arch_prctl",
+                            // Serving gRPC on its unix socket.
+                            "bind", "listen", "accept", "accept4", "epoll_pwait2", "eventfd",
+                            "sched_getparam", "sched_getscheduler", "sysinfo", "getcpu"}) {
     list.syscalls.push_back(extra);
   }
   return list;
@@ -219,9 +238,17 @@ uint64_t CurrentEffectiveCapabilities() {
 
 core::Status SandboxMountServer() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct have[2] = {};
+  if (::syscall(SYS_capget, &header, have) != 0) {
+    return core::Status::FromErrno(errno, "reading the mount server's capabilities");
+  }
   __user_cap_data_struct data[2] = {};
-  data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective = CAP_TO_MASK(CAP_SYS_ADMIN);
-  data[CAP_TO_INDEX(CAP_SYS_ADMIN)].permitted = CAP_TO_MASK(CAP_SYS_ADMIN);
+  for (int cap : {CAP_SYS_ADMIN, CAP_SYS_RESOURCE}) {
+    // Kept only if held (a container's root may lack CAP_SYS_RESOURCE).
+    const uint32_t bit = CAP_TO_MASK(cap) & have[CAP_TO_INDEX(cap)].permitted;
+    data[CAP_TO_INDEX(cap)].effective |= bit;
+    data[CAP_TO_INDEX(cap)].permitted |= bit;
+  }
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
     return core::Status::FromErrno(errno, "clearing the mount server's ambient capabilities");
   }

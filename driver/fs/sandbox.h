@@ -31,13 +31,19 @@ core::SyscallAllowlist MountServerStartupAllowlist();
 // no_new_privs forbids) and unless SNAPVOL_SECCOMP=0 (for debugging).
 bool ShouldSandboxMountServer();
 
+// The CSI driver's allowlist: MountServerStartupAllowlist() (the mount
+// helpers and servers it starts inherit the filter, and filters only narrow)
+// plus serving gRPC and starting and reaping those processes.
+core::SyscallAllowlist DriverAllowlist();
+
 // Installs MountServerStartupAllowlist() in this process: first thing.
 core::Status SandboxMountServerStartup();
 
 // Once mounted: keeps only CAP_SYS_ADMIN (FUSE passthrough's backing-file
-// ioctl and unmounting need it; nothing else does: every file the server
-// opens is root's own) in the effective and permitted sets, clears the
-// inheritable and ambient ones, then installs MountServerAllowlist().
+// ioctl and unmounting need it) and CAP_SYS_RESOURCE (libfuse's 1 MiB splice
+// pipes are over pipe-max-size) in the effective and permitted sets; no
+// file access override: every file the server opens is root's own. Clears
+// the inheritable and ambient sets, then installs MountServerAllowlist().
 core::Status SandboxMountServer();
 
 // The effective capability set of this process (CapEff), for tests.
