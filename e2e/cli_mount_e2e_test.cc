@@ -534,6 +534,27 @@ TEST_F(CliMountTest, DeletingAMountedVolumeIsRefused) {
   Ok({"volume", "delete", "vol", "-y"});
   r = Run({"recover"});
   EXPECT_TRUE(Contains(r.out, "Nothing to recover")) << r.out;
+
+  // --export writes a dead mount's changes to a local directory.
+  Ok({"volume", "create", "vol"});
+  const std::string c = MountAt("c");
+  ASSERT_EQ(::mkdir((c + "/sub").c_str(), 0755), 0);
+  ASSERT_TRUE(e2e::WriteFile(c + "/sub/kept", "exported"));
+  KillAndWait(ServerPid(c));
+  Ok({"unmount", c});
+  Ok({"volume", "delete", "vol", "-y", "--force"});
+  std::string dead;
+  for (const auto& e : std::filesystem::directory_iterator(store() + "/state/mounts")) {
+    if (e.is_directory()) dead = e.path().filename().string();
+  }
+  ASSERT_FALSE(dead.empty());
+  EXPECT_EQ(Run({"recover", "--export", Path("out")}).code, 2);  // needs the MOUNT_ID
+  r = Run({"recover", "--export", Path("out"), dead});
+  EXPECT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(e2e::ReadFile(Path("out/sub/kept")), "exported");
+  EXPECT_EQ(Run({"volume", "get", "recovered-" + dead, "/sub/kept", "-"}).out, "exported");
+  r = Run({"recover"});
+  EXPECT_TRUE(Contains(r.out, "Nothing to recover")) << r.out;
 }
 
 // A failed final commit is exit 1 with the reason; the changes stay for

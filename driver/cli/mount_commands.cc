@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "driver/cli/format.h"
+#include "driver/cli/volume_commands.h"
+#include "driver/core/names.h"
 #include "driver/fs/control_json.h"
 #include "driver/fs/fuse_connection.h"
 #include "driver/fs/mount.h"
@@ -429,6 +431,22 @@ Status RecoverOneCommand(Context& ctx, const std::string& mount_id, const std::s
   return Status::Ok();
 }
 
+Status RecoverExportCommand(Context& ctx, const std::string& mount_id, const std::string& dir) {
+  ASSIGN_OR_RETURN(volume::Engine * eng, ctx.engine());
+  const std::string name = "recovered-" + mount_id;
+  RETURN_IF_ERROR(core::ValidateName("volume", name).Annotate("recover --export"));
+  auto created = eng->CreateVolume(ctx.env_name(), name, {});
+  if (!created.ok()) return Context::InContext(created.status(), ctx.Where(name));
+  RETURN_IF_ERROR(RecoverOneCommand(ctx, mount_id, name));
+  GetRequest get;
+  get.remote = "/";
+  get.local = dir;
+  RETURN_IF_ERROR(VolumeGet(ctx, name, get));
+  std::printf("The changes stay in %s; `snapvol volume delete %s` drops them.\n",
+              ctx.Where(name).c_str(), name.c_str());
+  return Status::Ok();
+}
+
 }  // namespace snapvol::cli
 
 namespace snapvol::cli {
@@ -480,13 +498,26 @@ void AddMountCommands(CLI::App& app, std::function<Status(Context&)>& action) {
                     "own volume was deleted)");
   CLI::Option* discard = c->add_option("--discard", req->recover_discard,
                                        "drop the pending changes of mount MOUNT_ID for good");
-  c->add_option("MOUNT_ID", req->mount_id, "the mount, for --into (as `recover` printed it)");
+  c->add_option("MOUNT_ID", req->mount_id,
+                "the mount, for --into and --export (as `recover` printed it)");
+  CLI::Option* export_dir = c->add_option(
+      "--export", req->recover_export,
+      "write the pending changes of mount MOUNT_ID to this local directory (through a new volume "
+      "recovered-MOUNT_ID, which is kept)");
   into->excludes(discard);
+  export_dir->excludes(into);
+  export_dir->excludes(discard);
   c->callback([req, &action] {
     action = [req](Context& ctx) {
+      if (!req->recover_export.empty()) {
+        if (req->mount_id.empty()) {
+          return Status::InvalidArgument("recover --export DIR needs the MOUNT_ID");
+        }
+        return RecoverExportCommand(ctx, req->mount_id, req->recover_export);
+      }
       if (!req->mount_id.empty() && req->recover_into.empty()) {
         return Status::InvalidArgument("recover: the argument '" + req->mount_id +
-                                       "' is a MOUNT_ID, which only --into takes");
+                                       "' is a MOUNT_ID, which only --into and --export take");
       }
       if (!req->recover_discard.empty()) return RecoverOneCommand(ctx, req->recover_discard, "");
       if (!req->recover_into.empty()) {

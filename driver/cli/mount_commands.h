@@ -36,7 +36,7 @@ struct MountRequest {
   bool version_given = false;
   bool foreground = false;
   // recover: one mount's state, into another volume or discarded.
-  std::string recover_into, recover_discard, mount_id;
+  std::string recover_into, recover_discard, recover_export, mount_id;
 };
 
 // "500ms", "5s", "2m", "1h" (a whole number and a unit), or "0" / "off"
@@ -74,5 +74,8 @@ Status RecoverCommand(Context& ctx);
 // deleted): commits its pending changes into volume `into` of ctx's
 // environment, or with `into` empty drops them for good.
 Status RecoverOneCommand(Context& ctx, const std::string& mount_id, const std::string& into);
+// Like RecoverOneCommand into a new volume "recovered-MOUNT_ID" (kept),
+// whose files are then written to local directory `dir` (volume get).
+Status RecoverExportCommand(Context& ctx, const std::string& mount_id, const std::string& dir);
 
 }  // namespace snapvol::cli
