@@ -383,21 +383,7 @@ Result<CommitResult> Engine::Commit(const VolumeRecord& volume, const ChangeSet&
   RaceBudget budget(options);
   for (int attempt = 1;; ++attempt) {
     result.attempts = attempt;
-    Result<Snapshot> read = Head(volume);
-    if (!read.ok() && options.over_unreadable_head && read.status().Is(core::Code::kCorruption)) {
-      // The version and hash of the damaged head come from the version
-      // log; its content is unknown, so nothing equals it.
-      ASSIGN_OR_RETURN(std::optional<store::VersionRecord> latest,
-                       store_->catalog->LatestVersion(volume.id));
-      if (latest) {
-        Snapshot damaged;
-        damaged.volume = volume;
-        damaged.version = latest->version;
-        damaged.commit_hash = latest->commit;
-        read = std::move(damaged);
-      }
-    }
-    ASSIGN_OR_RETURN(Snapshot head, std::move(read));
+    ASSIGN_OR_RETURN(Snapshot head, Head(volume));
     const int64_t now = env_->NowNanos();
 
     // S6: the change set is applied to the head as it is now, not to the
@@ -468,6 +454,21 @@ Result<bool> Engine::Land(const VolumeRecord& volume, const objects::Commit& com
   return true;
 }
 
+Result<Snapshot> Engine::HeadToReplace(const VolumeRecord& volume, bool over_unreadable) {
+  Result<Snapshot> read = Head(volume);
+  if (read.ok() || !over_unreadable || !read.status().Is(core::Code::kCorruption)) return read;
+  // The version and hash of the damaged head come from the version log; its
+  // content is unknown, so nothing equals it.
+  ASSIGN_OR_RETURN(std::optional<store::VersionRecord> latest,
+                   store_->catalog->LatestVersion(volume.id));
+  if (!latest) return read;
+  Snapshot damaged;
+  damaged.volume = volume;
+  damaged.version = latest->version;
+  damaged.commit_hash = latest->commit;
+  return damaged;
+}
+
 Result<CommitResult> Engine::CommitRoot(const VolumeRecord& volume, const objects::Entry& root,
                                         const CommitOptions& options,
                                         std::optional<uint64_t> expected_head) {
@@ -490,21 +491,7 @@ Result<CommitResult> Engine::CommitRoot(const VolumeRecord& volume, const object
   RaceBudget budget(options);
   for (int attempt = 1;; ++attempt) {
     result.attempts = attempt;
-    Result<Snapshot> read = Head(volume);
-    if (!read.ok() && options.over_unreadable_head && read.status().Is(core::Code::kCorruption)) {
-      // The version and hash of the damaged head come from the version
-      // log; its content is unknown, so nothing equals it.
-      ASSIGN_OR_RETURN(std::optional<store::VersionRecord> latest,
-                       store_->catalog->LatestVersion(volume.id));
-      if (latest) {
-        Snapshot damaged;
-        damaged.volume = volume;
-        damaged.version = latest->version;
-        damaged.commit_hash = latest->commit;
-        read = std::move(damaged);
-      }
-    }
-    ASSIGN_OR_RETURN(Snapshot head, std::move(read));
+    ASSIGN_OR_RETURN(Snapshot head, HeadToReplace(volume, options.over_unreadable_head));
     if (expected_head && head.version != *expected_head) {
       return Status::FailedPrecondition(Describe(volume) + " is at version " +
                                         std::to_string(head.version) + ", not " +

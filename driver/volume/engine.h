@@ -48,8 +48,9 @@ struct CommitOptions {
   // commit landed, so the store always makes progress.
   int max_attempts = 0;
   std::chrono::milliseconds give_up_after{600'000};
-  // CommitRoot only: land on top of a head whose commit object cannot be
-  // read (Corruption), as its next version (what a rollback must do).
+  // CommitRoot only (a change set needs the head's content): land on top of
+  // a head whose commit object cannot be read (Corruption), as its next
+  // version (what a rollback must do).
   bool over_unreadable_head = false;
 };
 
@@ -160,6 +161,10 @@ class Engine {
   static std::string Describe(const VolumeRecord& volume);
 
  private:
+  // Head(volume); with `over_unreadable`, a head whose commit object is
+  // Corruption becomes a snapshot of just its version and hash (what
+  // CommitOptions::over_unreadable_head lands on).
+  Result<Snapshot> HeadToReplace(const VolumeRecord& volume, bool over_unreadable);
   // Puts `commit` (version N+1), flushes and appends its version record;
   // false if another writer took version N+1 (nothing landed), else fills
   // `result`'s version, commit and summary.
