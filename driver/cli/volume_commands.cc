@@ -331,6 +331,34 @@ Status VolumeRename(Context& ctx, const std::string& from, const std::string& to
   return Status::Ok();
 }
 
+namespace {
+
+// One version of `volume log`: number, time, author, summary, message and
+// sample paths (escaped); a damaged version says so.
+void PrintLogEntry(const volume::Snapshot& s) {
+  if (!s.error.ok()) {
+    std::printf("version %llu  DAMAGED: %s\n", static_cast<unsigned long long>(s.version),
+                core::EscapeBytes(s.error.message()).c_str());
+    return;
+  }
+  const objects::Commit& c = s.commit;
+  std::printf("version %llu  %s  %s  %s\n", static_cast<unsigned long long>(s.version),
+              LocalTime(c.time_ns()).c_str(), AuthorString(c.author()).c_str(),
+              SummaryString(c.summary()).c_str());
+  if (!c.message().empty()) std::printf("    %s\n", core::EscapeBytes(c.message()).c_str());
+  for (const auto& line : c.summary().sample()) {
+    std::printf("    %s\n", core::EscapeBytes(line).c_str());
+  }
+  uint64_t changed =
+      c.summary().added() + c.summary().modified() + c.summary().deleted() + c.summary().renamed();
+  if (changed > static_cast<uint64_t>(c.summary().sample_size())) {
+    std::printf("    ... and %llu more\n",
+                static_cast<unsigned long long>(changed - c.summary().sample_size()));
+  }
+}
+
+}  // namespace
+
 Status VolumeLog(Context& ctx, const std::string& name, size_t limit) {
   ASSIGN_OR_RETURN(store::VolumeRecord vol, ctx.OpenVolume(name));
   const std::string where = ctx.Where(name);
@@ -351,28 +379,8 @@ Status VolumeLog(Context& ctx, const std::string& name, size_t limit) {
     PrintJson(out);
   } else if (versions.empty()) {
     std::printf("%s has no versions yet.\n", where.c_str());
-  }
-  for (const auto& s : versions) {
-    if (ctx.json()) break;
-    if (!s.error.ok()) {
-      std::printf("version %llu  DAMAGED: %s\n", static_cast<unsigned long long>(s.version),
-                  core::EscapeBytes(s.error.message()).c_str());
-      continue;
-    }
-    const objects::Commit& c = s.commit;
-    std::printf("version %llu  %s  %s  %s\n", static_cast<unsigned long long>(s.version),
-                LocalTime(c.time_ns()).c_str(), AuthorString(c.author()).c_str(),
-                SummaryString(c.summary()).c_str());
-    if (!c.message().empty()) std::printf("    %s\n", core::EscapeBytes(c.message()).c_str());
-    for (const auto& line : c.summary().sample()) {
-      std::printf("    %s\n", core::EscapeBytes(line).c_str());
-    }
-    uint64_t changed = c.summary().added() + c.summary().modified() + c.summary().deleted() +
-                       c.summary().renamed();
-    if (changed > static_cast<uint64_t>(c.summary().sample_size())) {
-      std::printf("    ... and %llu more\n",
-                  static_cast<unsigned long long>(changed - c.summary().sample_size()));
-    }
+  } else {
+    for (const auto& s : versions) PrintLogEntry(s);
   }
   if (damaged > 0) {
     return Status::Corruption(where + ": " + std::to_string(damaged) + " of " +

@@ -25,12 +25,6 @@ namespace snapvol::csi {
 
 namespace {
 
-std::string HostName() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "";
-  return buf;
-}
-
 int Fail(const core::Status& st) {
   LOG_CSI(kError) << st.ToString();
   return 1;
@@ -121,7 +115,7 @@ int RunDriver(int argc, char** argv) {
   if (!mode.ok()) return Fail(mode.status());
   auto interval = ParseDuration(commit_interval_text, "--commit-interval");
   if (!interval.ok()) return Fail(interval.status());
-  if (node_id.empty()) node_id = HostName();
+  if (node_id.empty()) node_id = volume::HostName();
   TenancyPolicy tenancy;
   if (!tenancy_config.empty()) {
     auto loaded = TenancyPolicy::Load(tenancy_config);

@@ -150,9 +150,7 @@ Result<std::unique_ptr<MountServer>> MountServer::Open(const MountOptions& optio
     store::MountRecord record;
     record.mount_id = s->mount_id_;
     record.volume_id = s->volume_.id;
-    char host[256] = {};
-    (void)::gethostname(host, sizeof(host) - 1);
-    record.host = host;
+    record.host = volume::HostName();
     record.pid = ::getpid();
     record.mountpoint = o.mountpoint;
     record.state_dir = s->mount_dir_;

@@ -208,8 +208,7 @@ Result<std::vector<VolumeRecord>> Engine::ListVolumes(const std::string& env) {
 
 Result<std::vector<store::MountRecord>> Engine::LiveMounts(const VolumeRecord& volume) {
   ASSIGN_OR_RETURN(std::vector<store::MountRecord> all, store_->catalog->ListMounts(volume.id));
-  char host[256] = {};
-  (void)::gethostname(host, sizeof(host) - 1);
+  const std::string host = HostName();
   std::vector<store::MountRecord> live;
   for (store::MountRecord& m : all) {
     if (m.host == host) {
@@ -540,12 +539,17 @@ std::string UserName(uid_t uid) {
 objects::Author HostAuthor(const std::string& tool) {
   objects::Author a;
   a.set_tool(tool);
-  char host[256] = {};
-  if (::gethostname(host, sizeof(host) - 1) == 0) a.set_host(host);
+  a.set_host(HostName());
   return a;
 }
 
 }  // namespace
+
+std::string HostName() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) return "";
+  return host;
+}
 
 objects::Author DefaultAuthor(const std::string& tool) {
   objects::Author a = HostAuthor(tool);

@@ -177,6 +177,9 @@ class Engine {
 };
 
 // The host's default author for commits made by `tool` (user, host name).
+// This host's name ("" if unknown): commit authors and mount records.
+std::string HostName();
+
 objects::Author DefaultAuthor(const std::string& tool);
 // DefaultAuthor, credited to user `uid` (its name, or the number if the
 // node does not know it) instead of this process's user.

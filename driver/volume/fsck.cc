@@ -110,6 +110,13 @@ class Checker {
       return false;
     }
     r.level = page->level();
+    if (page->entries_size() > 0) {
+      r.lo = page->entries(0).name();
+      r.hi = page->entries(page->entries_size() - 1).name();
+    } else if (page->children_size() > 0) {
+      r.lo = page->children(0).first_name();
+      r.hi = page->children(page->children_size() - 1).first_name();
+    }
     bool ok = true;
     for (const objects::Entry& e : page->entries()) {
       ok = Entry(path, e) && ok;
@@ -145,21 +152,12 @@ class Checker {
     return ok;
   }
 
-  // Whether the smallest and largest names below child page `h` lie in
-  // [first, *next) (next null: no upper bound).
-  bool ChildInRange(const Hash& h, const std::string& first, const std::string* next) {
-    Result<objects::TreePage> page = LoadTreePage(*store_.objects, h, -1);
-    if (!page.ok()) return false;
-    std::string lo, hi;
-    if (page->level() == 0) {
-      if (page->entries_size() == 0) return true;
-      lo = page->entries(0).name();
-      hi = page->entries(page->entries_size() - 1).name();
-    } else {
-      lo = page->children(0).first_name();
-      hi = page->children(page->children_size() - 1).first_name();
-    }
-    return lo == first && (next == nullptr || hi < *next);
+  // Whether the first and last keys of checked page `h` lie in [first,
+  // *next) (next null: no upper bound); an empty page has none.
+  bool ChildInRange(const Hash& h, const std::string& first, const std::string* next) const {
+    const PageResult& r = pages_.at(h);
+    if (r.lo.empty() && r.hi.empty()) return true;
+    return r.lo == first && (next == nullptr || r.hi < *next);
   }
 
   bool Entry(const std::string& dir_path, const objects::Entry& e) {
@@ -256,6 +254,7 @@ class Checker {
     bool ok = false;
     uint32_t level = 0;
     Totals totals;
+    std::string lo, hi;  // its first and last key (entry name or child first name)
   };
   static constexpr uint64_t kBad = ~uint64_t{0};
 
