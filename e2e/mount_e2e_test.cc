@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "driver/fs/fuse_connection.h"
+#include "driver/fs/mount_inspect.h"
 #include "driver/fs/sandbox.h"
 #include "e2e/mount_fixture.h"
 
@@ -346,6 +347,38 @@ TEST_F(MountTest, FinalCommitOnSigterm) {
   ASSERT_TRUE(WriteFile(b + "/on-int", "int"));
   KillServer(b, SIGINT);
   EXPECT_EQ(HeadFile("/on-int"), "int");
+}
+
+// The one dead-mount rule (mount_inspect.h): a mount is live while its
+// server answers, dead once the server is gone, and absent after the
+// detach; recovery then commits what the dead server left.
+TEST_F(MountTest, InspectTellsLiveDeadAndAbsent) {
+  const std::string a = MountAt("a");
+  fs::MountInspection found = fs::InspectMount(a);
+  ASSERT_EQ(found.presence, fs::MountPresence::kLive) << found.error.ToString();
+  EXPECT_EQ(found.status.volume, volume_name());
+  ASSERT_TRUE(WriteFile(a + "/pending", "left by a dead server"));
+  const int pid = ServerPid(a);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 1500 && ServerAlive(pid); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_FALSE(ServerAlive(pid));
+  found = fs::InspectMount(a);
+  EXPECT_EQ(found.presence, fs::MountPresence::kDead) << found.error.ToString();
+  EXPECT_TRUE(found.error.Is(core::Code::kUnavailable)) << found.error.ToString();
+  ASSERT_TRUE(fs::DetachDeadMount(a).ok());
+  EXPECT_FALSE(IsMounted(a));
+  EXPECT_EQ(fs::InspectMount(a).presence, fs::MountPresence::kAbsent);
+  EXPECT_TRUE(fs::DetachDeadMount(a).ok());  // idempotent
+  EXPECT_TRUE(fs::RecordedMountAt(state_dir(), a).has_value());
+  auto report = fs::Recover(store_dir(), state_dir());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->mounts.size(), 1u);
+  EXPECT_TRUE(report->mounts[0].committed) << report->mounts[0].error;
+  EXPECT_EQ(HeadFile("/pending"), "left by a dead server");
+  EXPECT_FALSE(fs::RecordedMountAt(state_dir(), a).has_value());
 }
 
 // S9: after SIGKILL nothing written is lost: recovery commits it.

@@ -7,22 +7,21 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "driver/cli/format.h"
 #include "driver/cli/volume_commands.h"
+#include "driver/core/duration.h"
 #include "driver/core/names.h"
 #include "driver/fs/control_json.h"
-#include "driver/fs/fuse_connection.h"
 #include "driver/fs/mount.h"
+#include "driver/fs/mount_inspect.h"
 #include "driver/fs/recovery.h"
 
 extern char** environ;
@@ -56,41 +55,15 @@ std::string Plural(uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-// A FUSE mount whose server died answers every access with ENOTCONN until
-// it is unmounted; lazily, because nothing can be flushed through it.
-Status DetachDeadMount(const std::string& mountpoint) {
-  if (::geteuid() == 0) {
-    // Requests still waiting on the dead server fail now (fuse_connection.h).
-    (void)fs::AbortFuseConnection(mountpoint);
-    if (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) return Status::Ok();
-    return Status::FromErrno(errno, "unmounting " + Quoted(mountpoint));
-  }
-  std::vector<std::string> args = {"fusermount3", "-u", "-z", "-q", mountpoint};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, "fusermount3", nullptr, nullptr, argv.data(), environ);
-  if (rc != 0) return Status::FromErrno(rc, "running fusermount3");
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
-  return Status::FailedPrecondition("fusermount3 -u -z " + Quoted(mountpoint) + " failed");
-}
-
 bool IsDeadMount(const std::string& mountpoint) {
-  struct stat st;
-  return ::stat(mountpoint.c_str(), &st) != 0 && errno == ENOTCONN;
+  return fs::InspectMount(mountpoint).presence == fs::MountPresence::kDead;
 }
 
 // The status of a live mount; a dead one is named as such.
 Result<fs::MountStatus> LiveStatus(const std::string& mountpoint) {
   Result<fs::MountStatus> st = fs::StatusOf(mountpoint);
   if (!st.ok() && st.status().sys_errno() == ENOTCONN) {
-    return Status::Unavailable("the mount server of " + Quoted(Absolute(mountpoint)) +
-                               " is gone (crashed or killed); `snapvol unmount` detaches it and "
-                               "`snapvol recover` commits what it left pending");
+    return fs::DeadMountError(Absolute(mountpoint));
   }
   if (!st.ok()) return Failure(st.status());
   return st;
@@ -109,39 +82,6 @@ std::string CommitSummary(const fs::CommitInfo& c) {
   }
   return out;
 }
-
-// Prints "Mounted ..." once a foreground mount answers; the server in this
-// process has no other way to tell us.
-class ReadyWatcher {
- public:
-  explicit ReadyWatcher(std::string mountpoint)
-      : mountpoint_(std::move(mountpoint)), thread_([this] { Watch(); }) {}
-  ~ReadyWatcher() {
-    done_ = true;
-    thread_.join();
-  }
-
- private:
-  void Watch() {
-    while (!done_) {
-      Result<fs::MountStatus> st = fs::StatusOf(mountpoint_);
-      if (st.ok()) {
-        std::printf(
-            "Mounted %s at '%s' (version %llu); serving in the foreground until it is "
-            "unmounted (snapvol unmount, Ctrl-C or SIGTERM).\n",
-            VolumeOf(*st).c_str(), st->mountpoint.c_str(),
-            static_cast<unsigned long long>(st->version));
-        std::fflush(stdout);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-
-  std::string mountpoint_;
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
 
 void PrintStatusText(const fs::MountStatus& st) {
   std::string mode = st.read_only ? "read-only" : "read-write";
@@ -198,41 +138,12 @@ nlohmann::json RecoveredJson(const fs::RecoveredMount& m, bool detached) {
 }  // namespace
 
 Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
-  if (text == "0" || text == "off") return std::chrono::milliseconds(0);
-  auto bad = [&](const std::string& why) {
-    return UsageError("invalid duration '" + text + "': " + why +
-                      " (examples: 500ms, 5s, 2m, 1h; 0 or off disables)");
-  };
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  if (digits == 0) return bad("expected a whole number followed by a unit");
-  uint64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + digits, n);
-  if (ec != std::errc() || end != text.data() + digits) return bad("number out of range");
-  const std::string unit = text.substr(digits);
-  uint64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  if (unit == "s") scale = 1000;
-  if (unit == "m") scale = 60 * 1000;
-  if (unit == "h") scale = 60 * 60 * 1000;
-  if (scale == 0 && !unit.empty() && unit[0] == '.') return bad("fractions are not supported");
-  if (scale == 0) {
-    return bad(unit.empty() ? "missing unit" : "unknown unit '" + unit + "'");
-  }
-  // Anything beyond a year is a typo, and keeps the arithmetic far from
-  // overflowing.
-  constexpr uint64_t kMaxMs = 366ULL * 24 * 60 * 60 * 1000;
-  if (n > kMaxMs / scale) return bad("longer than a year");
-  return std::chrono::milliseconds(static_cast<int64_t>(n * scale));
+  Result<std::chrono::milliseconds> d = core::ParseDuration(text);
+  if (!d.ok()) return UsageError(d.status().message());
+  return d;
 }
 
-std::string FormatDuration(int64_t ms) {
-  if (ms <= 0) return "off";
-  if (ms % (60 * 60 * 1000) == 0) return std::to_string(ms / (60 * 60 * 1000)) + "h";
-  if (ms % (60 * 1000) == 0) return std::to_string(ms / (60 * 1000)) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
+std::string FormatDuration(int64_t ms) { return core::FormatDuration(ms); }
 
 Status MountCommand(Context& ctx, const MountRequest& r) {
   Result<std::chrono::milliseconds> interval = ParseDuration(r.commit_interval);
@@ -262,18 +173,11 @@ Status MountCommand(Context& ctx, const MountRequest& r) {
   o.foreground = r.foreground;
   o.author_tool = "cli mount";
   if (r.foreground) {
-    Status served;
-    {
-      ReadyWatcher watcher(r.mountpoint);
-      served = fs::Mount(o);
-    }
-    if (!served.ok()) {
-      return Status(served.code(), "serving " + ctx.Where(r.volume) + " at " +
-                                       Quoted(Absolute(r.mountpoint)) +
-                                       " ended with an error (see above)");
-    }
-    std::printf("Unmounted '%s'.\n", Absolute(r.mountpoint).c_str());
-    return Status::Ok();
+    // fs::Mount execs the server in this process (run_mount_server.h prints
+    // "Mounted ..." and "Unmounted ..."); it returns only if it could not.
+    Status failed = fs::Mount(o);
+    return Status(failed.code(), "serving " + ctx.Where(r.volume) + " at " +
+                                     Quoted(Absolute(r.mountpoint)) + ": " + failed.message());
   }
   RETURN_IF_ERROR(Failure(fs::Mount(o)));
   ASSIGN_OR_RETURN(fs::MountStatus st, LiveStatus(r.mountpoint));
@@ -289,7 +193,7 @@ Status MountCommand(Context& ctx, const MountRequest& r) {
 Status UnmountCommand(Context&, const std::string& mountpoint) {
   if (IsDeadMount(mountpoint)) {
     const std::string mp = Absolute(mountpoint);
-    RETURN_IF_ERROR(DetachDeadMount(mp));
+    RETURN_IF_ERROR(fs::DetachDeadMount(mp));
     std::printf(
         "Detached '%s': its mount server was gone. Run `snapvol recover` to commit what "
         "it left pending.\n",
@@ -374,8 +278,8 @@ Status RecoverCommand(Context& ctx) {
   size_t failed = 0;
   nlohmann::json out = nlohmann::json::array();
   for (const fs::RecoveredMount& m : report->mounts) {
-    bool detached =
-        !m.mountpoint.empty() && IsDeadMount(m.mountpoint) && DetachDeadMount(m.mountpoint).ok();
+    bool detached = !m.mountpoint.empty() && IsDeadMount(m.mountpoint) &&
+                    fs::DetachDeadMount(m.mountpoint).ok();
     if (!m.committed) ++failed;
     if (ctx.json()) {
       out.push_back(RecoveredJson(m, detached));

@@ -1,11 +1,13 @@
 #include "driver/core/names.h"
 
+#include "driver/core/text.h"
+
 namespace snapvol::core {
 
 Status ValidateName(std::string_view what, std::string_view name) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument("invalid " + std::string(what) + " name '" + std::string(name) +
-                                   "': " + std::string(why) +
+    return Status::InvalidArgument("invalid " + std::string(what) + " name " + QuoteBytes(name) +
+                                   ": " + std::string(why) +
                                    " (allowed: " + std::string(kNamePattern) + ")");
   };
   if (name.empty()) return bad("empty");

@@ -18,8 +18,9 @@
 
 #include "driver/csi/log.h"
 #include "driver/fs/control_json.h"
-#include "driver/fs/fuse_connection.h"
 #include "driver/fs/mount.h"
+#include "driver/fs/mount_inspect.h"
+#include "driver/fs/mount_table.h"
 #include "driver/fs/state_layout.h"
 
 extern char** environ;
@@ -37,43 +38,14 @@ std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
-// mountinfo escapes space, tab, newline and backslash as octal.
-std::string Unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); i++) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-// `path` with symlinks resolved (mount.json records the real path), or as
-// given if it cannot be resolved (a dead FUSE mount cannot be stat'ed).
-std::string Canonical(const std::string& path) {
-  char buf[PATH_MAX];
-  if (::realpath(path.c_str(), buf) == nullptr) return path;
-  return buf;
-}
-
-// The mount.json of the recorded mount at `target`, if any.
-std::optional<fs::MountInfo> FindRecordedMount(const std::string& state_dir,
-                                               const std::string& target_path) {
-  const std::string target = Canonical(target_path);
-  std::error_code ec;
-  fs::StateLayout layout(state_dir);
-  for (const auto& entry : std::filesystem::directory_iterator(layout.MountsDir(), ec)) {
-    fs::MountDirLayout dir(entry.path().string());
-    auto info = fs::DecodeMountInfo(ReadAll(dir.InfoFile()));
-    if (info.ok() && info->mountpoint == target) return *info;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
+
+// A dead FUSE mount is found without touching it (mount table only).
+bool IsMountPoint(const std::string& path) {
+  char buf[PATH_MAX];
+  return fs::FindMount(::realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path)
+      .has_value();
+}
 
 Status ApplyMountGroup(const std::string& root, uint32_t gid) {
   struct stat st {};
@@ -89,19 +61,6 @@ Status ApplyMountGroup(const std::string& root, uint32_t gid) {
     return Status::FromErrno(errno, "make mount root " + root + " group-writable");
   }
   return Status::Ok();
-}
-
-bool IsMountPoint(const std::string& path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    // id parent major:minor root mountpoint ...
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, mountpoint;
-    fields >> id >> parent >> dev >> root >> mountpoint;
-    if (Unescape(mountpoint) == path) return true;
-  }
-  return false;
 }
 
 std::string FsMounter::StateDir() const {
@@ -152,7 +111,7 @@ Status FsMounter::Mount(const MountSpec& spec) {
     if (!error.empty()) LOG_CSI(kWarning) << "mount at " << spec.target_path << ": " << error;
     // Trust but verify: a server that reported ready and died at once would
     // otherwise leave pods writing into the bare target directory.
-    if (!IsMountPoint(Canonical(spec.target_path))) {
+    if (!IsMountPoint(spec.target_path)) {
       return Status::Unavailable("the mount server reported ready but nothing is mounted at " +
                                  spec.target_path + " (see its server.log under " + StateDir() +
                                  "/mounts)");
@@ -250,26 +209,23 @@ int RunMountHelper(int argc, char** argv) {
 }
 
 Status FsMounter::Unmount(const std::string& target) {
-  bool recorded = FindRecordedMount(StateDir(), target).has_value();
+  bool recorded = fs::RecordedMountAt(StateDir(), target).has_value();
   if (!recorded && !IsMountPoint(target)) return Status::NotFound("no snapvol mount at " + target);
   Status st = fs::Unmount(target);
   if (st.ok()) return st;
-  if (IsMountPoint(target)) {
-    if (fs::StatusOf(target).ok()) return st;  // still serving (busy...): retry later
-    // A server that died leaves a dead FUSE mount ("transport endpoint is
-    // not connected"): detach it.
+  const fs::MountInspection found = fs::InspectMount(target);
+  if (found.presence == fs::MountPresence::kLive)
+    return st;  // still serving (busy...): retry later
+  if (found.presence != fs::MountPresence::kAbsent) {
+    // The server is gone (mount_inspect.h): detach, then recover below.
     LOG_CSI(kWarning) << "unmount " << target << ": " << st.ToString() << "; detaching";
-    // Requests still waiting on the dead server fail now (fuse_connection.h).
-    (void)fs::AbortFuseConnection(target);
-    if (::umount2(target.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
-      return Status::FromErrno(errno, "detach mount at " + target);
-    }
+    RETURN_IF_ERROR(fs::DetachDeadMount(target));
   }
   // The server is gone. What it could not commit (dead server, or a final
   // commit that failed) is in its state directory: commit it now if the
   // store answers; otherwise it stays there for the periodic recovery.
   if (Status r = Recover(); !r.ok()) LOG_CSI(kWarning) << "recover: " << r.ToString();
-  if (!FindRecordedMount(StateDir(), target)) {
+  if (!fs::RecordedMountAt(StateDir(), target)) {
     LOG_CSI(kInfo) << "unmount " << target << ": " << st.ToString()
                    << "; its changes were committed by recovery";
     return Status::Ok();
@@ -291,27 +247,28 @@ Result<uint64_t> FsMounter::Reload(const std::string& target) {
 }
 
 Result<MountState> FsMounter::Inspect(const std::string& target) {
-  auto status = fs::StatusOf(target);
-  if (status.ok()) {
+  fs::MountInspection found = fs::InspectMount(target);
+  if (found.presence == fs::MountPresence::kLive) {
+    const fs::MountStatus& status = found.status;
     MountState s;
     s.healthy = true;
-    s.base_version = status->version;
-    s.pending_operations = status->pending;
-    s.pid = status->pid;
-    s.read_only = status->read_only;
-    s.commit_interval_ms = static_cast<uint64_t>(std::max<int64_t>(0, status->commit_interval_ms));
-    if (status->has_last_commit && !status->last_commit_ok) {
-      s.message = "last commit failed: " + status->last_commit_error;
+    s.base_version = status.version;
+    s.pending_operations = status.pending;
+    s.pid = status.pid;
+    s.read_only = status.read_only;
+    s.commit_interval_ms = static_cast<uint64_t>(std::max<int64_t>(0, status.commit_interval_ms));
+    if (status.has_last_commit && !status.last_commit_ok) {
+      s.message = "last commit failed: " + status.last_commit_error;
     }
     return s;
   }
-  auto recorded = FindRecordedMount(StateDir(), target);
-  if (!recorded && !IsMountPoint(target)) {
+  auto recorded = fs::RecordedMountAt(StateDir(), target);
+  if (!recorded && found.presence == fs::MountPresence::kAbsent) {
     return Status::NotFound("no snapvol mount at " + target);
   }
   MountState s;
   s.healthy = false;
-  s.message = status.status().ToString();
+  s.message = found.error.ToString();
   if (recorded) {
     s.pid = recorded->pid;
     s.base_version = recorded->base_version;

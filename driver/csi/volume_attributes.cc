@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "driver/core/duration.h"
 #include "driver/core/names.h"
 
 namespace snapvol::csi {
@@ -38,22 +39,10 @@ Result<bool> ParseBool(const std::string& text, const std::string& what) {
 }
 
 Result<std::chrono::milliseconds> ParseDuration(const std::string& text, const std::string& what) {
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') digits++;
-  std::string unit = text.substr(digits);
-  auto n = ParseUint(text.substr(0, digits), what);
-  if (!n.ok()) {
-    return Status::InvalidArgument(what + ": '" + text + "' is not a duration like 5s or 500ms");
-  }
-  uint64_t ms_per = 0;
-  if (unit.empty() || unit == "s") ms_per = 1000;
-  if (unit == "ms") ms_per = 1;
-  if (unit == "m") ms_per = 60'000;
-  if (unit == "h") ms_per = 3'600'000;
-  if (ms_per == 0 || *n > (uint64_t{1} << 40)) {
-    return Status::InvalidArgument(what + ": '" + text + "' is not a duration like 5s or 500ms");
-  }
-  return std::chrono::milliseconds(*n * ms_per);
+  Result<std::chrono::milliseconds> d =
+      core::ParseDuration(text, core::DurationSyntax{.bare_number_is_seconds = true});
+  if (!d.ok()) return Status::InvalidArgument(what + ": " + d.status().message());
+  return d;
 }
 
 Result<CreateParameters> ParseCreateParameters(const Attributes& params,

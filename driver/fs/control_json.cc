@@ -69,7 +69,8 @@ std::string EncodeMountInfo(const MountInfo& i) {
          {"base_version", i.base_version},
          {"read_only", i.read_only},
          {"commit_interval_ms", i.commit_interval_ms},
-         {"created_ns", i.created_ns}};
+         {"created_ns", i.created_ns},
+         {"container", i.container}};
   SetPaths(j, i.store, i.mountpoint);
   return core::DumpJsonText(j, 2) + "\n";
 }
@@ -88,6 +89,7 @@ Result<MountInfo> DecodeMountInfo(const std::string& text) {
     Get(j, "read_only", &i.read_only);
     Get(j, "commit_interval_ms", &i.commit_interval_ms);
     Get(j, "created_ns", &i.created_ns);
+    Get(j, "container", &i.container);
     return i;
   });
 }
@@ -101,7 +103,8 @@ std::string EncodeMountOptions(const MountOptions& o) {
          {"author_tool", o.author_tool},
          {"pod", o.pod},
          {"pod_namespace", o.pod_namespace},
-         {"container", o.container}};
+         {"container", o.container},
+         {"fuse_fd", o.fuse_fd}};
   SetPaths(j, o.store, o.mountpoint);
   core::SetJsonBytes(j, "state_dir", o.state_dir);
   return core::DumpJsonText(j);
@@ -124,6 +127,7 @@ Result<MountOptions> DecodeMountOptions(const std::string& text) {
     Get(j, "pod", &o.pod);
     Get(j, "pod_namespace", &o.pod_namespace);
     Get(j, "container", &o.container);
+    Get(j, "fuse_fd", &o.fuse_fd);
     return o;
   });
 }

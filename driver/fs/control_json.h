@@ -25,6 +25,7 @@ struct MountInfo {
   bool read_only = false;
   int64_t commit_interval_ms = 0;
   int64_t created_ns = 0;
+  std::string container;  // the OCI container it was mounted for, if any
 };
 
 std::string EncodeMountInfo(const MountInfo& info);

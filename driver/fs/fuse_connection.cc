@@ -10,56 +10,29 @@
 #include <sstream>
 #include <vector>
 
+#include "driver/fs/mount_table.h"
+
 namespace snapvol::fs {
 namespace {
 
 constexpr char kConnections[] = "/sys/fs/fuse/connections";
 
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string Unescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
-        s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-      out.push_back(
-          static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<unsigned> FuseConnectionOf(std::string_view mountinfo, const std::string& mountpoint) {
-  std::optional<std::string> found_dev, found_type;
-  std::istringstream lines{std::string(mountinfo)};
-  std::string line;
-  while (std::getline(lines, line)) {
-    // id parent major:minor root mountpoint options [optional...] - type source super
-    std::istringstream in(line);
-    std::vector<std::string> f;
-    std::string word;
-    while (in >> word) f.push_back(word);
-    if (f.size() < 7 || Unescape(f[4]) != mountpoint) continue;
-    size_t dash = 6;
-    while (dash < f.size() && f[dash] != "-") ++dash;
-    if (dash + 1 >= f.size()) continue;
-    found_dev = f[2];
-    found_type = f[dash + 1];
+  std::optional<MountEntry> found = FindMount(mountinfo, mountpoint);
+  if (!found) return Status::NotFound("nothing is mounted at '" + mountpoint + "'");
+  if (!IsFuseType(found->fstype) || found->fstype == "fuseblk") {
+    return Status::InvalidArgument("'" + mountpoint + "' is a " + found->fstype +
+                                   " mount, not FUSE");
   }
-  if (!found_dev) return Status::NotFound("nothing is mounted at '" + mountpoint + "'");
-  if (*found_type != "fuse" && found_type->rfind("fuse.", 0) != 0) {
-    return Status::InvalidArgument("'" + mountpoint + "' is a " + *found_type + " mount, not FUSE");
-  }
-  const size_t colon = found_dev->find(':');
-  if (colon == std::string::npos) return Status::Corruption("bad device " + *found_dev);
-  const std::string minor = found_dev->substr(colon + 1);
+  const std::string& dev = found->device;
+  const size_t colon = dev.find(':');
+  if (colon == std::string::npos) return Status::Corruption("bad device " + dev);
+  const std::string minor = dev.substr(colon + 1);
   if (minor.empty() || minor.find_first_not_of("0123456789") != std::string::npos ||
       minor.size() > 9) {
-    return Status::Corruption("bad device " + *found_dev);
+    return Status::Corruption("bad device " + dev);
   }
   return static_cast<unsigned>(std::stoul(minor));
 }

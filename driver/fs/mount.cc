@@ -22,11 +22,9 @@
 #include <fstream>
 
 #include "driver/fs/control_json.h"
-#include "driver/fs/fuse_ops.h"
-#include "driver/fs/mount_server.h"
 #include "driver/fs/posix_error.h"
 #include "driver/fs/recovery.h"
-#include "driver/fs/sandbox.h"
+#include "driver/fs/startup_report.h"
 
 namespace snapvol::fs {
 namespace {
@@ -43,61 +41,6 @@ std::string Absolute(const std::string& path) {
   std::error_code ec;
   std::filesystem::path p = std::filesystem::absolute(path, ec);
   return ec ? path : p.lexically_normal().string();
-}
-
-void WriteAll(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
-  }
-}
-
-// Startup result over the ready pipe: "OK\n" or "ERR <code> <errno> <message>".
-std::string EncodeStartup(const Status& s) {
-  if (s.ok()) return "OK\n";
-  return "ERR " + std::to_string(static_cast<int>(s.code())) + " " + std::to_string(s.sys_errno()) +
-         " " + s.message() + "\n";
-}
-
-Status DecodeStartup(const std::string& msg) {
-  if (msg.rfind("OK", 0) == 0) return Status::Ok();
-  int code = 0, err = 0, used = 0;
-  if (std::sscanf(msg.c_str(), "ERR %d %d %n", &code, &err, &used) >= 2) {
-    std::string text = msg.substr(static_cast<size_t>(used));
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    return Status(static_cast<core::Code>(code), text, err);
-  }
-  return Status::Internal("the mount server exited during startup" +
-                          (msg.empty() ? std::string() : ": " + msg));
-}
-
-}  // namespace
-
-namespace {
-
-// Chunk files are served from open descriptors (ChunkCache), and every file
-// written since the last commit keeps its upper file open: a job writing
-// 100k files before committing needs 100k descriptors. Take the soft limit
-// up to the hard one, and as root (CAP_SYS_RESOURCE) the hard one up to the
-// kernel's ceiling, since a container runtime's default (often 20k or less)
-// would otherwise fail such a job with EMFILE.
-void RaiseOpenFileLimit() {
-  struct rlimit nofile;
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0) return;
-  rlim_t ceiling = 0;
-  std::ifstream nr_open("/proc/sys/fs/nr_open");
-  if (!(nr_open >> ceiling)) ceiling = 0;
-  if (ceiling > nofile.rlim_max) {
-    struct rlimit raised = {ceiling, ceiling};
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
-  }
-  if (nofile.rlim_cur < nofile.rlim_max) {
-    nofile.rlim_cur = nofile.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &nofile);
-  }
 }
 
 }  // namespace
@@ -121,72 +64,6 @@ std::vector<std::string> ServerEnvironment(char** env) {
   }
   out.push_back(tunables);
   return out;
-}
-
-int RunMountServer(const MountOptions& options, int ready_fd) {
-  const bool daemon = ready_fd >= 0;
-  // Up to 64 FUSE threads would each grow a malloc arena of their own; the
-  // View serializes on one lock anyway. One arena also grows by brk with a
-  // large pad instead of a thread heap's mprotect per 4 KiB, and with the
-  // transparent huge pages ServerEnvironment asks for, a cold `find` over
-  // 100k files takes ~600 page faults instead of ~14,000 (on a
-  // paravirtualised VM each costs tens of microseconds): server CPU
-  // 0.49-0.54 s -> 0.26-0.39 s.
-  ::mallopt(M_ARENA_MAX, 1);
-  ::mallopt(M_TOP_PAD, 64 << 20);
-  RaiseOpenFileLimit();
-  bool reported = false;
-  auto report = [&](const Status& s) {
-    if (ready_fd >= 0 && !reported) {
-      WriteAll(ready_fd, EncodeStartup(s));
-      ::close(ready_fd);
-    }
-    reported = true;
-  };
-  // Fail closed: a server that cannot sandbox itself does not serve
-  // (SNAPVOL_SECCOMP=0 turns the sandbox off, for debugging).
-  const bool sandbox = ShouldSandboxMountServer();
-  if (sandbox) {
-    if (Status st = SandboxMountServerStartup(); !st.ok()) {
-      report(st);
-      if (ready_fd < 0) std::fprintf(stderr, "snapvol mount: %s\n", st.ToString().c_str());
-      return 1;
-    }
-  }
-  Result<std::unique_ptr<MountServer>> server = MountServer::Open(options);
-  if (!server.ok()) {
-    report(server.status());
-    if (ready_fd < 0)
-      std::fprintf(stderr, "snapvol mount: %s\n", server.status().ToString().c_str());
-    return 1;
-  }
-  if (daemon && !(*server)->mount_dir().empty()) {
-    const std::string log = (*server)->mount_dir() + "/server.log";
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      ::dup2(fd, STDERR_FILENO);
-      ::close(fd);
-    }
-  }
-  Status served = ServeFuse(**server, [&]() -> Status {
-    // The mount exists: from here on the server only serves files.
-    if (sandbox) RETURN_IF_ERROR(SandboxMountServer());
-    report(Status::Ok());
-    return Status::Ok();
-  });
-  if (!reported) {
-    Status failed = served.ok() ? Status::Internal("the mount ended before it was ready") : served;
-    report(failed);
-    if (!daemon) std::fprintf(stderr, "snapvol mount: %s\n", failed.ToString().c_str());
-    return 1;
-  }
-  if (!served.ok()) std::fprintf(stderr, "snapvol mount: %s\n", served.ToString().c_str());
-  Status done = (*server)->Shutdown();
-  if (!done.ok()) {
-    std::fprintf(stderr, "snapvol mount: %s\n", done.ToString().c_str());
-    return 2;
-  }
-  return 0;
 }
 
 namespace {
@@ -254,6 +131,19 @@ std::string ServerBinary(const std::string& configured) {
   return "snapvol-mount";
 }
 
+// Replaces this process with the server; returns only if exec failed.
+void ExecServer(const std::string& server, std::vector<std::string>& args,
+                std::vector<char*>& envp) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (server.find('/') != std::string::npos) {
+    ::execve(server.c_str(), argv.data(), envp.data());
+  } else {
+    ::execvpe(server.c_str(), argv.data(), envp.data());
+  }
+}
+
 Status KernelUnmount(const std::string& mountpoint) {
   if (::geteuid() == 0) {
     if (::umount2(mountpoint.c_str(), 0) == 0) return Status::Ok();
@@ -284,10 +174,16 @@ Status Mount(const MountOptions& in) {
   if (o.store.empty()) return Status::InvalidArgument("no store given");
   if (o.volume.empty()) return Status::InvalidArgument("no volume given");
   if (o.mountpoint.empty()) return Status::InvalidArgument("no mountpoint given");
-  ASSIGN_OR_RETURN(o.mountpoint, RealPath(o.mountpoint, "mountpoint"));
-  struct stat st;
-  if (::stat(o.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::InvalidArgument("mountpoint '" + o.mountpoint + "' is not a directory");
+  if (o.fuse_fd >= 0 && o.foreground) {
+    return Status::InvalidArgument(
+        "a handed-over FUSE connection cannot be served in the foreground");
+  }
+  if (o.fuse_fd < 0) {
+    ASSIGN_OR_RETURN(o.mountpoint, RealPath(o.mountpoint, "mountpoint"));
+    struct stat st;
+    if (::stat(o.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Status::InvalidArgument("mountpoint '" + o.mountpoint + "' is not a directory");
+    }
   }
   o.store = Absolute(o.store);
   if (o.state_dir.empty()) o.state_dir = DefaultStateDir(o.store);
@@ -295,17 +191,23 @@ Status Mount(const MountOptions& in) {
   if (o.version != 0) o.read_only = true;
   if (o.commit_interval.count() < 0) return Status::InvalidArgument("negative commit interval");
 
-  if (o.foreground) {
-    int rc = RunMountServer(o, -1);
-    return rc == 0 ? Status::Ok() : Status::Internal("the mount server stopped with an error");
-  }
-
   const std::string server = ServerBinary(o.server_binary);
+  // The server finds a handed-over FUSE connection at descriptor 4.
+  const int fuse_fd = o.fuse_fd;
+  if (fuse_fd >= 0) o.fuse_fd = 4;
   const std::string encoded = EncodeMountOptions(o);
   std::vector<std::string> env = ServerEnvironment(environ);
   std::vector<char*> envp;
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
+  if (o.foreground) {
+    // This process becomes the server: its pid, terminal and signals are
+    // the caller's, and the CLI links no FUSE (docs/architecture.md).
+    std::vector<std::string> args = {server, "--foreground", "--options", encoded};
+    std::fflush(nullptr);
+    ExecServer(server, args, envp);
+    return Status::FromErrno(errno, "starting mount server '" + server + "'");
+  }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
   std::fflush(nullptr);
@@ -330,18 +232,16 @@ Status Mount(const MountOptions& in) {
       ::dup2(devnull, STDOUT_FILENO);
       ::dup2(devnull, STDERR_FILENO);
     }
-    ::dup2(fds[1], 3);  // clears close-on-exec on the copy
-    ::close_range(4, ~0U, 0);
+    // Out of the way of 3 and 4 first (either may be one of them).
+    const int fuse = fuse_fd >= 0 ? ::fcntl(fuse_fd, F_DUPFD_CLOEXEC, 10) : -1;
+    const int ready = ::fcntl(fds[1], F_DUPFD_CLOEXEC, 10);
+    if (ready < 0 || (fuse_fd >= 0 && fuse < 0)) ::_exit(1);
+    ::dup2(ready, 3);  // clears close-on-exec on the copy
+    if (fuse >= 0) ::dup2(fuse, 4);
+    ::close_range(fuse >= 0 ? 5 : 4, ~0U, 0);
     std::vector<std::string> args = {server, "--ready-fd", "3", "--options", encoded};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (server.find('/') != std::string::npos) {
-      ::execve(server.c_str(), argv.data(), envp.data());
-    } else {
-      ::execvpe(server.c_str(), argv.data(), envp.data());
-    }
-    WriteAll(3, EncodeStartup(Status::FromErrno(errno, "starting mount server '" + server + "'")));
+    ExecServer(server, args, envp);
+    WriteStartup(3, Status::FromErrno(errno, "starting mount server '" + server + "'"));
     ::_exit(127);
   }
   ::close(fds[1]);

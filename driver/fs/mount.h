@@ -1,4 +1,4 @@
-// The mount API the CLI (and later the CSI driver and OCI hook) calls.
+// The mount API the CLI, the CSI driver and the OCI hook call.
 // docs/mount.md describes the design; this header is the contract.
 //
 //   Mount       starts a mount server (a libfuse3 low-level server showing
@@ -12,7 +12,9 @@
 //               program inside a container can.
 //   Recover     commits the journals of crashed mount servers (S9).
 //
-// Mount() starts the server as a fresh process (fork + exec of the
+// This is the mount client (target snapvol_mount_client): it links no
+// server code and no libfuse. mount_inspect.h tells live, dead and absent
+// mounts apart. Mount() starts the server as a fresh process (fork + exec of the
 // `snapvol-mount` server binary, found as described at server_binary), so a
 // caller's open store, threads or locks never leak into it; the server runs
 // in its own session, re-parented to init.
@@ -40,7 +42,7 @@ struct MountOptions {
   std::chrono::milliseconds commit_interval{5000};  // background commits; 0 = off
   bool read_only = false;
   uint64_t version = 0;     // 0 = newest; N pins version N (implies read_only)
-  bool foreground = false;  // serve in this process until unmounted
+  bool foreground = false;  // become the server (exec) and serve until unmounted
   // The server executable for background mounts. "" = $SNAPVOL_MOUNT_SERVER,
   // else `snapvol-mount` next to the running executable, else the one in
   // this build tree, else on $PATH.
@@ -48,6 +50,11 @@ struct MountOptions {
   // Commit author details (the CSI driver and hook fill these in).
   std::string author_tool = "mount";
   std::string pod, pod_namespace, container;
+  // A FUSE connection already mounted elsewhere (an OCI container's mount
+  // namespace, mounted by snapvol-hook): Mount() hands this descriptor to
+  // the server, which serves it instead of mounting `mountpoint` (then only
+  // a name for status and logs, e.g. "container ID:/data"). -1 = none.
+  int fuse_fd = -1;
 };
 
 // The result of a commit made by a mount.
@@ -98,12 +105,9 @@ struct RecoverReport {
 // <store>/state for the embedded store.
 std::string DefaultStateDir(const std::string& store);
 
+// With `options.foreground`, replaces this process with the server (exec;
+// run_mount_server.h) and returns only if that failed.
 Status Mount(const MountOptions& options);
-// The body of the server process: serves `options` (already validated by
-// Mount) until unmounted, reporting startup success or failure on
-// `ready_fd` (-1: none). Returns the process exit code. Used by the
-// snapvol-mount binary and by foreground mounts.
-int RunMountServer(const MountOptions& options, int ready_fd);
 
 // The environment a mount server is started with: `env` (a NUL-terminated
 // array like `environ`) with glibc malloc tunables the server relies on

@@ -77,12 +77,6 @@ const char* TriggerName(CommitTrigger t) {
 
 }  // namespace
 
-std::string DefaultStateDir(const std::string& store) {
-  std::string s = store;
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s + "/state";
-}
-
 Result<std::unique_ptr<MountServer>> MountServer::Open(const MountOptions& options) {
   std::unique_ptr<MountServer> s(new MountServer(options));
   MountOptions& o = s->options_;
@@ -130,6 +124,7 @@ Result<std::unique_ptr<MountServer>> MountServer::Open(const MountOptions& optio
     info.volume = o.volume;
     info.volume_id = s->volume_.id;
     info.mountpoint = o.mountpoint;
+    info.container = o.container;
     info.pid = static_cast<int>(::getpid());
     info.base_version = snap.version;
     info.read_only = o.read_only;

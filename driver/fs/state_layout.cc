@@ -2,7 +2,15 @@
 
 #include <charconv>
 
+#include "driver/fs/mount.h"
+
 namespace snapvol::fs {
+
+std::string DefaultStateDir(const std::string& store) {
+  std::string s = store;
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s + "/state";
+}
 
 std::optional<uint64_t> MountDirLayout::ParseJournalName(std::string_view name) {
   constexpr std::string_view kPrefix = "journal.";

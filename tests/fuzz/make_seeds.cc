@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   const std::string journal = Journal();
-  fs::MountInfo info{"m1", "/var/lib/snapvol", "main", "models", "v-1", "/mnt/m\xfe", 42, 3, true,
-                     5000, 1700000000000000000};
+  fs::MountInfo info{"m1", "/var/lib/snapvol",  "main", "models", "v-1", "/mnt/m\xfe", 42, 3, true,
+                     5000, 1700000000000000000, ""};
   fs::MountOptions options;
   options.store = "/store";
   options.volume = "models";
