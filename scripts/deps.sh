@@ -11,6 +11,7 @@ SNAPVOL_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   attr openssl bc
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: clang and libFuzzer (libclang_rt.fuzzer)
+  runc crun podman busybox-static procps  # e2e/oci: OCI runtimes, the containers' rootfs, ps
 )
 # Only the benchmarks need these: the peers bench/mount_bench.sh compares
 # against, and fio. Installed by snapvol_install_bench_deps.

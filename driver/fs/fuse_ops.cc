@@ -1308,6 +1308,35 @@ core::Status UseCustomIo(fuse_session* se, Session* session) {
   return core::Status::Ok();
 }
 
+// Reads and answers the first request, which must be the kernel's INIT,
+// on this thread (then leaves reading to the loop's threads).
+core::Status ServeInit(fuse_session* se, Session* session) {
+  // Plain reads for this one request (ReceiveRead still sees INIT for
+  // passthrough); the receiver's primary role is for a loop thread.
+  std::unique_ptr<RequestReceiver> receiver = std::move(session->receiver);
+  struct Restore {
+    Session* s;
+    std::unique_ptr<RequestReceiver>* r;
+    ~Restore() { s->receiver = std::move(*r); }
+  } restore{session, &receiver};
+  fuse_buf buf;
+  std::memset(&buf, 0, sizeof(buf));
+  const int n = fuse_session_receive_buf(se, &buf);
+  if (n <= 0) {
+    std::free(buf.mem);
+    return core::Status::FromErrno(n < 0 ? -n : EIO, "waiting for the kernel's FUSE INIT");
+  }
+  fuse_in_header h;
+  std::memcpy(&h, buf.mem, std::min(sizeof(h), static_cast<size_t>(n)));
+  if (static_cast<size_t>(n) < sizeof(h) || h.opcode != FUSE_INIT) {
+    std::free(buf.mem);
+    return core::Status::Internal("the handed-over FUSE connection did not start with INIT");
+  }
+  fuse_session_process_buf(se, &buf);
+  std::free(buf.mem);
+  return core::Status::Ok();
+}
+
 }  // namespace
 
 core::Status ServeFuse(MountServer& server, const std::function<core::Status()>& ready) {
@@ -1334,7 +1363,12 @@ core::Status ServeFuse(MountServer& server, const std::function<core::Status()>&
     fuse_session_destroy(se);
     return core::Status::Internal("cannot install signal handlers");
   }
-  if (fuse_session_mount(se, o.mountpoint.c_str()) != 0) {
+  // A connection mounted by someone else (snapvol-hook, into a container's
+  // namespace) is served as libfuse's "/dev/fd/N": nothing to mount, and
+  // nothing to unmount at the end.
+  const bool handed_over = o.fuse_fd >= 0;
+  const std::string target = handed_over ? "/dev/fd/" + std::to_string(o.fuse_fd) : o.mountpoint;
+  if (fuse_session_mount(se, target.c_str()) != 0) {
     fuse_remove_signal_handlers(se);
     fuse_session_destroy(se);
     return core::Status::FromErrno(EIO, "mounting FUSE at " + o.mountpoint);
@@ -1344,7 +1378,18 @@ core::Status ServeFuse(MountServer& server, const std::function<core::Status()>&
     std::fprintf(stderr, "snapvol mount: %s; every loop thread reads requests\n",
                  st.ToString().c_str());
   }
-  TuneReadahead(o.mountpoint);
+  if (handed_over) {
+    // The mount exists already; "ready" means the kernel's INIT is answered
+    // (a container may start using the mount the moment the hook returns).
+    if (core::Status st = ServeInit(se, &session); !st.ok()) {
+      session.async.reset();
+      fuse_remove_signal_handlers(se);
+      fuse_session_destroy(se);
+      return st;
+    }
+  } else {
+    TuneReadahead(o.mountpoint);
+  }
   if (core::Status st = ready(); !st.ok()) {
     session.async.reset();
     fuse_session_unmount(se);
