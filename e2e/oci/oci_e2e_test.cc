@@ -300,7 +300,13 @@ class OciTest : public ::testing::TestWithParam<std::string> {
       std::string info = ReadAll(e.path().string() + "/mount.json");
       EXPECT_EQ(info.find("\"" + id + "\""), std::string::npos) << info;
     }
-    Ran ps = RunCommand({"sh", "-c", "ps -eo args | grep '[s]napvol-mount' || true"});
+    // A server whose connection went ends by itself, soon.
+    Ran ps;
+    for (int i = 0; i < 250; ++i) {
+      ps = RunCommand({"sh", "-c", "ps -eo args | grep '[s]napvol-mount' || true"});
+      if (ps.out.find("container " + id) == std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     EXPECT_EQ(ps.out.find("container " + id), std::string::npos) << ps.out;
   }
 
@@ -387,6 +393,46 @@ TEST_P(OciTest, AKilledContainerStillCommits) {
   ExpectNothingLeft(id);
 }
 
+// A final commit that cannot land (the volume was deleted with --force
+// under the running container): the poststop hook fails and says so, and
+// the changes stay for `snapvol recover --into`.
+TEST_P(OciTest, AFailedFinalCommitFailsPoststopAndKeepsTheChanges) {
+  const std::string vol = Volume();
+  const std::string id = Id("f");
+  ASSERT_EQ(Start(id, Bundle(id, {"sleep", "600"},
+                             {{"snapvol.io/volumes", vol + ":/data"},
+                              {"snapvol.io/create-if-missing", "true"},
+                              {"snapvol.io/commit-interval", "0"}}))
+                .code,
+            0);
+  ASSERT_EQ(Exec(id, {"sh", "-c", "echo precious > /data/keep"}).code, 0);
+  Ran deleted = RunCommand(
+      {SNAPVOL_BIN, "--store", world->store(), "volume", "delete", vol, "-y", "--force"});
+  ASSERT_EQ(deleted.code, 0) << Describe(deleted);
+  Ran stopped = Stop(id);
+  // The runtime-spec makes a failed poststop a warning (the container is
+  // deleted anyway): the hook's message is what the runtime logs.
+  std::string hook_out = stopped.out + ReadAll(HookLog());
+  EXPECT_NE(hook_out.find("did not land"), std::string::npos) << hook_out;
+  EXPECT_NE(hook_out.find("snapvol recover"), std::string::npos) << hook_out;
+  // The changes are still there, and go into another volume.
+  std::string mount_id;
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(world->store() + "/state/mounts", ec)) {
+    if (ReadAll(e.path().string() + "/mount.json").find("\"" + id + "\"") != std::string::npos) {
+      mount_id = e.path().filename().string();
+    }
+  }
+  ASSERT_FALSE(mount_id.empty());
+  const std::string rescue = vol + "-rescued";
+  ASSERT_EQ(RunCommand({SNAPVOL_BIN, "--store", world->store(), "volume", "create", rescue}).code,
+            0);
+  Ran recovered =
+      RunCommand({SNAPVOL_BIN, "--store", world->store(), "recover", "--into", rescue, mount_id});
+  ASSERT_EQ(recovered.code, 0) << Describe(recovered);
+  EXPECT_EQ(Head(rescue, "/keep"), "precious\n");
+}
+
 // The agent may restart while containers run: their mounts keep serving
 // and still commit at stop.
 TEST_P(OciTest, TheAgentRestartsUnderRunningContainers) {
@@ -429,6 +475,11 @@ TEST_P(OciTest, BadInputRefusesTheContainerAndLeavesNothing) {
       {{{"snapvol.io/volumes", vol + ":/ok," + vol + "-absent:/data"},
         {"snapvol.io/create-if-missing", "false"}},
        "not found"},
+      // The first volume is mounted and served before the second fails:
+      // undone, its server ends.
+      {{{"snapvol.io/volumes", vol + ":/served," + vol + "-2:/etc/a-file/x"},
+        {"snapvol.io/create-if-missing", "true"}},
+       "not a directory"},
   };
   int n = 0;
   for (const Case& c : cases) {
@@ -444,6 +495,7 @@ TEST_P(OciTest, BadInputRefusesTheContainerAndLeavesNothing) {
   // The image is as it was: no directory left where a mount was refused.
   EXPECT_FALSE(stdfs::exists(world->rootfs() + "/b"));
   EXPECT_FALSE(stdfs::exists(world->rootfs() + "/ok"));
+  EXPECT_FALSE(stdfs::exists(world->rootfs() + "/served"));
   EXPECT_EQ(ReadAll(world->rootfs() + "/etc/a-file"), "in the image\n");
 }
 
