@@ -11,7 +11,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -578,6 +580,49 @@ TEST(PodmanTest, HooksDirVolumesAcrossContainers) {
                               "snapvol-busybox", "sh", "-c", "! grep -q snapvol /proc/mounts"}));
   EXPECT_EQ(plain.code, 0) << Describe(plain);
   RunCommand(cmd({"rmi", "-f", "snapvol-busybox"}));
+}
+
+// systemd socket activation (hooks/systemd/snapvol-agent.socket): the agent
+// serves the listening socket it gets as descriptor 3 when LISTEN_PID is its
+// pid and LISTEN_FDS is 1.
+TEST(AgentActivationTest, ServesTheSocketItIsGiven) {
+  if (!world->ready()) GTEST_SKIP() << world->skip();
+  const std::string path = world->dir() + "/activated.sock";
+  int listener = ::socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  ASSERT_GE(listener, 0);
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(listener, 3);
+    const std::string me = "LISTEN_PID=" + std::to_string(::getpid());
+    ::putenv(const_cast<char*>(me.c_str()));
+    ::putenv(const_cast<char*>("LISTEN_FDS=1"));
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 2);
+    // No --socket: the default path must not be touched.
+    ::execl(SNAPVOL_AGENT_BIN, "snapvol-agent", "--store", world->store().c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(listener);
+  int sock = ::socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  ASSERT_EQ(::connect(sock, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string ping = R"({"op":"ping"})";
+  ASSERT_EQ(::send(sock, ping.data(), ping.size(), 0), static_cast<ssize_t>(ping.size()));
+  char reply[4096];
+  ssize_t n = ::recv(sock, reply, sizeof(reply), 0);
+  ASSERT_GT(n, 0);
+  EXPECT_NE(std::string(reply, static_cast<size_t>(n)).find("\"code\":0"), std::string::npos)
+      << std::string(reply, static_cast<size_t>(n));
+  ::close(sock);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, OciTest, ::testing::Values("runc", "crun"),
