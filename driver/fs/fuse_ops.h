@@ -2,9 +2,9 @@
 // request, call the View, the MountServer, KernelIo (kernel_io.h) or
 // ControlAttrs (control_attrs.h), and reply. fuse_session.cc serves them.
 //
-// FUSE layer: fuse_ops.cc and fuse_session.cc are the only files that
-// include fuse_lowlevel.h (house style); fuse_ops.cc is the one place where
-// a Status becomes an errno (ErrnoOf).
+// FUSE layer: fuse_ops.cc, fuse_session.cc and fuse_reply.cc are the only
+// files that include fuse_lowlevel.h (house style); fuse_ops.cc is the one
+// place where a Status becomes an errno (ErrnoOf).
 #pragma once
 
 #include "driver/core/status.h"

@@ -5,7 +5,6 @@
 #include "driver/fs/fuse_session.h"
 
 #include <fuse_lowlevel.h>
-#include <linux/fuse.h>
 #include <sys/uio.h>
 #include <unistd.h>
 

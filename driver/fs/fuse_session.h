@@ -3,10 +3,10 @@
 // OPEN replies, splice), readahead tuning and kernel cache invalidation.
 // The operations it serves are fuse_ops.cc's.
 //
-// FUSE layer: fuse_session.cc and fuse_ops.cc are the only files that
-// include fuse_lowlevel.h (this header only names libfuse's types). Lock
-// order: MountServer's locks are never held while calling into the kernel
-// here; KernelIo's lock is a leaf.
+// FUSE layer: fuse_session.cc, fuse_ops.cc and fuse_reply.cc are the only
+// files that include fuse_lowlevel.h (this header only names libfuse's
+// types). Locks: this layer holds none of its own while it calls the
+// MountServer or the kernel; KernelIo's lock is a leaf.
 #pragma once
 
 #include <atomic>

@@ -5,11 +5,11 @@
 // (kUntracked: FOPEN_DIRECT_IO handles, or before the kernel accepted
 // passthrough). docs/mount.md "Passthrough reads".
 //
-// A pure state machine: no FUSE include and no system call. The FUSE layer
-// (fuse_ops.cc) feeds it events and carries out its decisions; opening the
-// host copy and registering it with /dev/fuse happen between BeginOpen and
-// FinishOpen, outside this class's lock, so a slow copy open holds up no
-// other open's decision.
+// A pure state machine: no FUSE include and no system call. HandleIo
+// (handle_io.h) and the FUSE callbacks (fuse_ops.cc) feed it events and
+// carry out its decisions; opening the host copy and registering it with
+// /dev/fuse happen between BeginOpen and FinishOpen, outside this class's
+// lock, so a slow copy open holds up no other open's decision.
 //
 // The rules, mirroring the kernel's (fs/fuse/iomode.c), which fails with
 // EIO any open that would mix modes on one inode:

@@ -1,5 +1,4 @@
-// RequestReceiver (request_receiver.h). The raw pthread calls in ParkOrClaim
-// are on purpose: libfuse cancels threads parked here.
+// RequestReceiver (request_receiver.h).
 #include "driver/fs/request_receiver.h"
 
 #include <linux/fuse.h>
