@@ -13,7 +13,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -364,43 +363,14 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void DoReaddir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
-  // Not zero-filled: recent kernels ask for up to a megabyte per readdir,
-  // and clearing it every call cost more than the listing (only the bytes
-  // the entries fill are touched, and sent).
-  std::unique_ptr<char[]> mem(new char[size]);
-  char* const buf = mem.get();
-  size_t used = 0;
-  core::Status s =
-      V(req).ReadDir(H(fi), static_cast<uint64_t>(off), plus, [&](const DirEntryOut& e) -> bool {
-        size_t need;
-        if (plus) {
-          fuse_entry_param p;
-          if (e.plus) {
-            p = EntryParam(*e.plus);
-          } else {
-            std::memset(&p, 0, sizeof(p));
-            p.attr.st_ino = e.ino;
-            p.attr.st_mode = TypeBits(e.type);
-          }
-          need = fuse_add_direntry_plus(req, buf + used, size - used, e.name.c_str(), &p,
-                                        static_cast<off_t>(e.next_off));
-        } else {
-          struct stat st;
-          std::memset(&st, 0, sizeof(st));
-          st.st_ino = e.ino;
-          st.st_mode = TypeBits(e.type);
-          need = fuse_add_direntry(req, buf + used, size - used, e.name.c_str(), &st,
-                                   static_cast<off_t>(e.next_off));
-        }
-        if (need > size - used) return false;
-        used += need;
-        return true;
-      });
-  if (!s.ok() && used == 0) {
+  DirReply reply(req, size, plus);
+  core::Status s = V(req).ReadDir(H(fi), static_cast<uint64_t>(off), plus,
+                                  [&reply](const DirEntryOut& e) { return reply.Add(e); });
+  if (!s.ok() && reply.used() == 0) {
     fuse_reply_err(req, ErrnoOf(s));
     return;
   }
-  fuse_reply_buf(req, buf, used);
+  reply.Send();
 }
 
 void OpReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {

@@ -168,4 +168,38 @@ void ReplySegments(fuse_req_t req, const std::vector<Segment>& segs) {
   std::free(mem);
 }
 
+// Not zero-filled: recent kernels ask for up to a megabyte per readdir, and
+// clearing it every call cost more than the listing (only the bytes the
+// entries fill are touched, and sent).
+DirReply::DirReply(fuse_req_t req, size_t size, bool plus)
+    : req_(req), size_(size), plus_(plus), buf_(new char[size]) {}
+
+bool DirReply::Add(const DirEntryOut& e) {
+  char* const at = buf_.get() + used_;
+  const off_t next = static_cast<off_t>(e.next_off);
+  size_t need;
+  if (plus_) {
+    fuse_entry_param p;
+    if (e.plus) {
+      p = EntryParam(*e.plus);
+    } else {
+      std::memset(&p, 0, sizeof(p));
+      p.attr.st_ino = e.ino;
+      p.attr.st_mode = TypeBits(e.type);
+    }
+    need = fuse_add_direntry_plus(req_, at, size_ - used_, e.name.c_str(), &p, next);
+  } else {
+    struct stat st;
+    std::memset(&st, 0, sizeof(st));
+    st.st_ino = e.ino;
+    st.st_mode = TypeBits(e.type);
+    need = fuse_add_direntry(req_, at, size_ - used_, e.name.c_str(), &st, next);
+  }
+  if (need > size_ - used_) return false;
+  used_ += need;
+  return true;
+}
+
+void DirReply::Send() { fuse_reply_buf(req_, buf_.get(), used_); }
+
 }  // namespace snapvol::fs

@@ -1,7 +1,8 @@
 // How the View's answers become libfuse replies, and a request's caller a
 // Cred: struct stat and fuse_entry_param of an EntryOut, replies of an
-// entry, attributes, a Status (as errno, ErrnoOf), an xattr value and read
-// segments (spliced from their files where they have one).
+// entry, attributes, a Status (as errno, ErrnoOf), an xattr value, read
+// segments (spliced from their files where they have one) and directory
+// listings.
 //
 // FUSE layer: fuse_reply.cc includes fuse_lowlevel.h; this header only
 // names libfuse's types. Used by fuse_ops.cc alone.
@@ -12,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,5 +51,27 @@ void ReplyStatus(fuse_req* req, const core::Status& s);
 void ReplyXattrValue(fuse_req* req, const std::string& value, size_t size);
 // A read's segments: file segments are spliced, memory ones copied.
 void ReplySegments(fuse_req* req, const std::vector<Segment>& segs);
+
+// A READDIR or READDIRPLUS reply being filled, up to the `size` bytes the
+// kernel asked for. Not thread-safe; one per request.
+class DirReply {
+ public:
+  DirReply(fuse_req* req, size_t size, bool plus);
+  DirReply(const DirReply&) = delete;
+  DirReply& operator=(const DirReply&) = delete;
+
+  // Adds an entry; false if it does not fit (the listing stops there).
+  bool Add(const DirEntryOut& e);
+  size_t used() const { return used_; }
+  // Replies with the entries added.
+  void Send();
+
+ private:
+  fuse_req* const req_;
+  const size_t size_;
+  const bool plus_;
+  std::unique_ptr<char[]> buf_;
+  size_t used_ = 0;
+};
 
 }  // namespace snapvol::fs

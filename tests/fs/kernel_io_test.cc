@@ -270,6 +270,33 @@ TEST(KernelIoTest, OtherOpensAreDecidedWhileOneWaitsForItsBackingFile) {
   EXPECT_FALSE(b.new_backing);
 }
 
+TEST(KernelIoTest, AFailedBackingOpenJoinsTheCopyAnotherOpenRegisteredMeanwhile) {
+  KernelIo io;
+  io.Accept();
+  KernelIo::Decision a = io.BeginOpen(kIno, Reader());
+  KernelIo::Decision b = io.BeginOpen(kIno, Reader());
+  ASSERT_EQ(b.action, Action::kOpenBacking);
+  ASSERT_EQ(io.FinishOpen(kIno, Reader(), a.ticket, 3).action, Action::kPassthrough);
+  // b found no copy (or its registration failed): it must not be cached
+  // beside a handle that passes through.
+  KernelIo::Decision done = io.FinishOpen(kIno, Reader(), b.ticket, 0);
+  EXPECT_EQ(done.action, Action::kPassthrough);
+  EXPECT_EQ(done.backing_id, 3);
+  EXPECT_EQ(done.close_backing, 0);
+  EXPECT_EQ(io.Release(kIno, Mode::kPassthrough), 0);
+  EXPECT_EQ(io.Release(kIno, Mode::kPassthrough), 3);
+}
+
+TEST(KernelIoTest, ADirectIoOpenWhileABackingFileIsOpenedIsUntracked) {
+  KernelIo io;
+  io.Accept();
+  KernelIo::Decision d = io.BeginOpen(kIno, Reader());
+  KernelIo::Open direct_reader = Reader();
+  direct_reader.direct = true;
+  EXPECT_EQ(io.BeginOpen(kIno, direct_reader).action, Action::kUntracked);
+  EXPECT_EQ(io.FinishOpen(kIno, Reader(), d.ticket, 8).action, Action::kPassthrough);
+}
+
 TEST(KernelIoTest, AChangeWhileABackingFileIsOpenedKeepsThatOpenCached) {
   KernelIo io;
   io.Accept();
