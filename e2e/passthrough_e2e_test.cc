@@ -73,7 +73,7 @@ class PassthroughTest : public MountFixture {
   std::string MountWithCopy(const std::string& data) {
     CommitBig(data);
     const std::string m = MountAt("m");
-    if (!Status(m).passthrough) return "";
+    if (!Status(m).passthrough_accepted) return "";
     EXPECT_EQ(ReadFile(m + "/big"), data);
     EXPECT_TRUE(WaitForFills(m, 1));
     return m;
@@ -115,14 +115,17 @@ TEST_F(PassthroughTest, ALargeFileReadOncePassesThroughToTheHostsCopyFromThenOn)
   CommitBig(data);
   const std::string m = MountAt("m");
   fs::MountStatus st = Status(m);
-  if (!st.passthrough) {
+  if (!st.passthrough_accepted) {
     ASSERT_FALSE(KernelHasPassthrough()) << "the kernel supports passthrough, the mount has it off";
     GTEST_SKIP() << "kernel without FUSE passthrough";
   }
+  // Accepted at INIT, but not in use until a backing file is.
+  EXPECT_FALSE(st.passthrough);
   // The first read goes through the mount and has the host copy the file.
   EXPECT_EQ(ReadFile(m + "/big"), data);
   ASSERT_TRUE(WaitForFills(m, 1));
   EXPECT_EQ(Status(m).passthrough_opens, 0u);
+  EXPECT_FALSE(Status(m).passthrough);
   // One copy, readable only by the server (users read it through the mount,
   // with its permission checks).
   int copies = 0;
@@ -138,6 +141,7 @@ TEST_F(PassthroughTest, ALargeFileReadOncePassesThroughToTheHostsCopyFromThenOn)
   EXPECT_GT(reads, 0u);
   EXPECT_EQ(ReadFile(m + "/big"), data);
   EXPECT_EQ(Status(m).passthrough_opens, 1u);
+  EXPECT_TRUE(Status(m).passthrough);
   EXPECT_EQ(Status(m).reads, reads);
   // mmap of a passed-through file maps the copy.
   EXPECT_EQ(Mapped(m + "/big", data.size()), data);
@@ -153,7 +157,7 @@ TEST_F(PassthroughTest, AMountEndingRightAfterTheFirstReadStillLeavesTheCopy) {
   const std::string data = Data(64 << 20, 'e');
   CommitBig(data);
   const std::string m = MountAt("m");
-  if (!Status(m).passthrough) GTEST_SKIP() << "kernel without FUSE passthrough";
+  if (!Status(m).passthrough_accepted) GTEST_SKIP() << "kernel without FUSE passthrough";
   EXPECT_EQ(ReadFile(m + "/big"), data);
   // A short job: read, then gone. The copy started on the last close and
   // is let finish (docs/mount.md).
@@ -227,7 +231,7 @@ TEST_F(PassthroughTest, AHandleUsingThePageCacheKeepsNewOpensOnThePageCache) {
   const std::string data = Data(4 << 20, 'p');
   CommitBig(data);
   const std::string m = MountAt("m");
-  if (!Status(m).passthrough) GTEST_SKIP() << "kernel without FUSE passthrough";
+  if (!Status(m).passthrough_accepted) GTEST_SKIP() << "kernel without FUSE passthrough";
   // Opened before any copy exists: it uses the page cache.
   const int early = OpenOrFail(m + "/big", O_RDONLY);
   EXPECT_EQ(ReadAll(early), data);
@@ -272,6 +276,7 @@ TEST_F(PassthroughTest, TurnedOffByTheEnvironmentNothingIsCopied) {
   CommitBig(data);
   ::setenv("SNAPVOL_PASSTHROUGH", "0", 1);
   const std::string m = MountAt("m");
+  EXPECT_FALSE(Status(m).passthrough_accepted);
   EXPECT_FALSE(Status(m).passthrough);
   EXPECT_EQ(ReadFile(m + "/big"), data);
   EXPECT_EQ(ReadFile(m + "/big"), data);

@@ -115,7 +115,7 @@ void PrintStatusText(const fs::MountStatus& st) {
                   ? ("on, " + Plural(st.passthrough_opens, "open", "opens") + " of host copies (" +
                      Plural(st.file_cache_fills, "copy", "copies") + " made here)")
                         .c_str()
-                  : "off");
+                  : (st.passthrough_accepted ? "not in use (accepted by the kernel)" : "off"));
   std::printf("Store:        %s\n", st.store.c_str());
   std::printf("Server:       pid %d, mount id %s, state in %s\n", st.pid, st.mount_id.c_str(),
               st.state_dir.c_str());

@@ -155,6 +155,7 @@ std::string EncodeMountStatus(const MountStatus& s) {
          {"commits", s.commits},
          {"reloads", s.reloads},
          {"passthrough", s.passthrough},
+         {"passthrough_accepted", s.passthrough_accepted},
          {"passthrough_opens", s.passthrough_opens},
          {"reads", s.reads},
          {"file_cache",
@@ -194,6 +195,7 @@ Result<MountStatus> DecodeMountStatus(const std::string& text) {
     Get(j, "commits", &s.commits);
     Get(j, "reloads", &s.reloads);
     Get(j, "passthrough", &s.passthrough);
+    Get(j, "passthrough_accepted", &s.passthrough_accepted);
     Get(j, "passthrough_opens", &s.passthrough_opens);
     Get(j, "reads", &s.reads);
     if (auto fc = j.find("file_cache"); fc != j.end() && fc->is_object()) {

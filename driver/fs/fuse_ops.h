@@ -1,104 +1,20 @@
-// FUSE transport for a MountServer: the libfuse3 low-level operations, the
-// session and its multi-threaded loop, kernel cache invalidation, and the
-// in-mount control attributes. The only file that includes fuse_lowlevel.h
-// (house style); it is also the one place where a Status becomes an errno.
+// The libfuse3 low-level operations of a mount: thin callbacks that decode a
+// request, call the View, the MountServer, KernelIo (kernel_io.h) or
+// ControlAttrs (control_attrs.h), and reply. fuse_session.cc serves them.
+//
+// FUSE layer: fuse_ops.cc, fuse_session.cc and fuse_reply.cc are the only
+// files that include fuse_lowlevel.h (house style); fuse_ops.cc is the one
+// place where a Status becomes an errno (ErrnoOf).
 #pragma once
 
-#include <pthread.h>
-#include <sys/types.h>
-
-#include <atomic>
-#include <condition_variable>
-#include <cstdint>
-#include <functional>
-#include <mutex>
-#include <string>
-#include <thread>
-
 #include "driver/core/status.h"
-#include "driver/fs/mount_server.h"
+
+struct fuse_lowlevel_ops;
 
 namespace snapvol::fs {
 
-// Mounts `server` at its mountpoint, calls `ready` once the kernel mount
-// exists (a failure unmounts and is returned), and serves requests until the file system is
-// unmounted (umount, fusermount3 -u, the kernel tearing it down) or the process gets SIGTERM,
-// SIGINT or SIGHUP (which unmount it). Returns the session's error, if any; the caller then runs
-// the final commit.
-core::Status ServeFuse(MountServer& server, const std::function<core::Status()>& ready);
-
-// How the FUSE loop's threads take requests from /dev/fuse (installed as
-// libfuse's custom read).
-//
-// With libfuse's own loop every idle thread waits in read(2) and the kernel
-// wakes the one that has waited longest, so a program doing small
-// operations one after another (create, write, close, next create) has each
-// request served by another thread, and the asynchronous RELEASE of one
-// file and the LOOKUP of the next run on two threads at once. Measured on a
-// 2-core paravirtualised VM: ~5 context switches of the server per created
-// file instead of ~3 with one thread, and ~1.7x its CPU, most of it the
-// hypervisor's work after each switch.
-//
-// So one thread (the primary: the first to call Read, until it ends) reads
-// requests, and the other threads park in Read() until they are needed:
-// when the primary took a request that may take long (fsync, the control
-// attributes on the root, which commit and reload) or has been busy with
-// one request for kStallNs. Then they read too, until the supervisor
-// thread finds the primary waiting for a request again. The stall rule
-// also frees a primary that waits in the kernel for a request only another
-// thread can answer (a cache invalidation waiting for a page a reader has
-// locked). The supervisor looks every kStallNs while requests arrive and
-// sleeps after kDormantNs without one (the primary wakes it for the next).
-// Set SNAPVOL_FUSE_PRIMARY=0 in the server's environment to compare with
-// libfuse's own reads.
-//
-// Thread-safe. Threads parked in Read() may be cancelled (libfuse cancels
-// its workers when the session ends). Destroy only after every thread that
-// called Read() has ended.
-class RequestReceiver {
- public:
-  static constexpr int64_t kStallNs = 2'000'000;
-  static constexpr int64_t kDormantNs = 1'000'000'000;
-
-  RequestReceiver();
-  ~RequestReceiver();
-  RequestReceiver(const RequestReceiver&) = delete;
-  RequestReceiver& operator=(const RequestReceiver&) = delete;
-
-  // Reads one request from `fd` (a blocking /dev/fuse descriptor) into
-  // `buf`, as read(2) does: the byte count, or -1 and errno.
-  ssize_t Read(int fd, void* buf, size_t len);
-
-  // Whether a request (a fuse_in_header and its arguments) wakes the
-  // helpers at once.
-  static bool MayTakeLong(const void* request, size_t size);
-
-  // Gives the primary role up (its thread ends).
-  void ReleasePrimary();
-
- private:
-  // Whether this thread is the primary.
-  bool Primary() const;
-  // Waits until this thread became the primary (true; the role was free)
-  // or helpers may read (false).
-  bool ParkOrClaim();
-  void SetHelpers(bool on);
-  void WakeSupervisor();
-  void Supervise();
-
-  std::atomic<bool> helpers_{false};    // written under park_mu_
-  std::atomic<int64_t> busy_since_{0};  // 0 while the primary waits for a request
-  std::atomic<uint64_t> requests_{0};   // taken by the primary
-  std::atomic<bool> dormant_{false};    // the supervisor sleeps; written under sup_mu_
-  // Lock order: sup_mu_, then park_mu_.
-  pthread_mutex_t park_mu_ = PTHREAD_MUTEX_INITIALIZER;
-  pthread_cond_t park_cv_ = PTHREAD_COND_INITIALIZER;
-  bool primary_taken_ = false;  // guarded by park_mu_
-  std::mutex sup_mu_;
-  std::condition_variable sup_cv_;
-  bool stop_ = false;  // guarded by sup_mu_
-  std::thread supervisor_;
-};
+// The operations; their userdata is the mount's FuseSession (fuse_session.h).
+const fuse_lowlevel_ops& FuseOps();
 
 // The errno a Status maps to in a FUSE reply: its sys_errno() if set,
 // otherwise one per code (NotFound -> ENOENT, ReadOnly -> EROFS, ...).

@@ -82,6 +82,7 @@ struct MountStatus {
   // opens served that way, and the host's file cache (copies opened,
   // copies made, copies that failed).
   bool passthrough = false;
+  bool passthrough_accepted = false;  // at INIT; `passthrough`: a backing file is in use
   uint64_t passthrough_opens = 0;
   uint64_t file_cache_hits = 0, file_cache_fills = 0, file_cache_fill_failures = 0;
   uint64_t reads = 0;  // READ requests the server answered

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <memory>
 
-#include "driver/fs/fuse_ops.h"
+#include "driver/fs/fuse_session.h"
 #include "driver/fs/mount_server.h"
 #include "driver/fs/sandbox.h"
 #include "driver/fs/startup_report.h"
