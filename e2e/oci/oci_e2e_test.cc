@@ -362,6 +362,36 @@ TEST_P(OciTest, AReaderSeesCommitsAfterItReloads) {
   ExpectNothingLeft(reader);
 }
 
+// snapvol.io/commit-interval: a running container's changes land without
+// any commit from inside; snapvol.io/version: an old version, read-only.
+TEST_P(OciTest, BackgroundCommitsAndPinnedVersions) {
+  const std::string vol = Volume();
+  const std::string id = Id("bg");
+  ASSERT_EQ(Start(id, Bundle(id, {"sh", "-c", "echo one > /data/f && sleep 600"},
+                             {{"snapvol.io/volumes", vol + ":/data"},
+                              {"snapvol.io/create-if-missing", "true"},
+                              {"snapvol.io/commit-interval", "200ms"}}))
+                .code,
+            0);
+  bool landed = false;
+  for (int i = 0; i < 250 && !landed; ++i) {
+    landed = Head(vol, "/f") == std::optional<std::string>("one\n");
+    if (!landed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(landed) << "no background commit while the container ran";
+  ASSERT_EQ(Exec(id, {"sh", "-c", "echo two > /data/f"}).code, 0);
+  ASSERT_EQ(Stop(id).code, 0);
+  EXPECT_EQ(Head(vol, "/f"), "two\n");
+  const std::string pinned = Id("pin");
+  Ran old = RunContainer(
+      pinned, Bundle(pinned, {"sh", "-c", "cat /data/f; echo x > /data/g || echo refused"},
+                     {{"snapvol.io/volumes", vol + ":/data"}, {"snapvol.io/version", "1"}}));
+  ASSERT_EQ(old.code, 0) << Describe(old);
+  EXPECT_NE(old.out.find("one"), std::string::npos) << old.out;
+  EXPECT_NE(old.out.find("refused"), std::string::npos) << old.out;
+  EXPECT_FALSE(Head(vol, "/g").has_value());
+}
+
 // S9: a container killed while it writes still gets its final commit.
 TEST_P(OciTest, AKilledContainerStillCommits) {
   const std::string vol = Volume();
