@@ -129,12 +129,10 @@ Result<std::unique_ptr<Agent>> Agent::Open(const AgentOptions& options) {
 
 Agent::~Agent() {
   Stop();
-  std::vector<std::thread> threads;
   {
-    std::lock_guard<std::mutex> lock(threads_mu_);
-    threads.swap(threads_);
+    std::unique_lock<std::mutex> lock(conns_mu_);
+    conns_cv_.wait(lock, [&] { return conns_.empty(); });
   }
-  for (std::thread& t : threads) t.join();
   if (listen_fd_ >= 0) ::close(listen_fd_);
   if (owns_socket_) ::unlink(options_.socket_path.c_str());
   for (int fd : stop_pipe_) {
@@ -145,6 +143,37 @@ Agent::~Agent() {
 void Agent::Stop() {
   if (stopping_.exchange(true)) return;
   if (stop_pipe_[1] >= 0) (void)!::write(stop_pipe_[1], "x", 1);
+  std::lock_guard<std::mutex> lock(conns_mu_);
+  for (int sock : conns_) ::shutdown(sock, SHUT_RDWR);
+}
+
+void Agent::StartConnection(int sock, bool denied) {
+  {
+    std::lock_guard<std::mutex> lock(conns_mu_);
+    if (stopping_) {
+      ::close(sock);
+      return;
+    }
+    conns_.insert(sock);
+  }
+  std::thread([this, sock, denied] {
+    if (denied) {
+      // Answer its first request (a reply before it sent would only show
+      // it a broken pipe), then hang up.
+      std::string message;
+      int fd = -1;
+      if (ReceiveMessage(sock, &message, &fd, 5000).ok() && fd >= 0) ::close(fd);
+      Reply reply;
+      reply.status = Status::PermissionDenied("only root may use the snapvol agent");
+      (void)SendMessage(sock, EncodeReply(reply));
+    } else {
+      ServeConnection(sock);
+    }
+    std::lock_guard<std::mutex> lock(conns_mu_);
+    conns_.erase(sock);
+    ::close(sock);
+    conns_cv_.notify_all();
+  }).detach();
 }
 
 Status Agent::Serve() {
@@ -161,24 +190,9 @@ Status Agent::Serve() {
     }
     struct ucred cred {};
     socklen_t len = sizeof(cred);
-    if (::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-        (cred.uid != 0 && cred.uid != ::geteuid())) {
-      // Answer its first request (a reply before it sent would only show
-      // it a broken pipe), then hang up.
-      std::lock_guard<std::mutex> lock(threads_mu_);
-      threads_.emplace_back([sock] {
-        std::string message;
-        int fd = -1;
-        if (ReceiveMessage(sock, &message, &fd, 5000).ok() && fd >= 0) ::close(fd);
-        Reply denied;
-        denied.status = Status::PermissionDenied("only root may use the snapvol agent");
-        (void)SendMessage(sock, EncodeReply(denied));
-        ::close(sock);
-      });
-      continue;
-    }
-    std::lock_guard<std::mutex> lock(threads_mu_);
-    threads_.emplace_back([this, sock] { ServeConnection(sock); });
+    const bool denied = ::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+                        (cred.uid != 0 && cred.uid != ::geteuid());
+    StartConnection(sock, denied);
   }
   return Status::Ok();
 }
@@ -205,7 +219,6 @@ void Agent::ServeConnection(int sock) {
     }
     if (!SendMessage(sock, EncodeReply(reply)).ok()) break;
   }
-  ::close(sock);
 }
 
 Reply Agent::Handle(const Request& request, int fd) {

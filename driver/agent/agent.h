@@ -15,15 +15,17 @@
 // untrusted input.
 //
 // Thread-safe: one thread per connection; the engine is used under mu_.
+// Lock order: conns_mu_ and mu_ are never held together.
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "driver/agent/agent_protocol.h"
@@ -63,6 +65,9 @@ class Agent {
 
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)) {}
+  // Serves `sock` on a thread of its own (`denied`: answers the first
+  // request with PermissionDenied), then closes it.
+  void StartConnection(int sock, bool denied);
   void ServeConnection(int sock);
   // Checks a check/attach request and resolves the version it will show.
   Result<uint64_t> Check(const Request& request);
@@ -80,8 +85,11 @@ class Agent {
   std::mutex mu_;  // guards the engine
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<volume::Engine> engine_;
-  std::mutex threads_mu_;
-  std::vector<std::thread> threads_;
+  // Connections being served, each by a detached thread: Stop() shuts
+  // them down, the destructor waits until they are gone.
+  std::mutex conns_mu_;
+  std::condition_variable conns_cv_;
+  std::set<int> conns_;
 };
 
 // The mountpoint name the agent gives a container's mount (status, logs,
