@@ -355,8 +355,8 @@ TEST_F(CliMountTest, ForegroundStartupFailureIsExplained) {
 }
 
 // Any user who can read a mount's root commits, reloads and reads its
-// status with the CLI (design.md "In-mount control"); unmount needs the
-// user who mounted.
+// status with the CLI (docs/semantics.md "In-mount control"); unmount needs
+// the user who mounted.
 TEST_F(CliMountTest, NonRootUsersCommitReloadAndStatus) {
   ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
   const std::string a = MountAt("a");

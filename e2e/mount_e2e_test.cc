@@ -1,6 +1,6 @@
 // The mount's main job, end to end: snapshots, private writes, commit,
-// reload, merge, background and final commits, crash recovery (design
-// S1-S6, S8-S10). Real FUSE mounts under /tmp; needs root.
+// reload, merge, background and final commits, crash recovery
+// (docs/semantics.md S1-S6, S8-S10). Real FUSE mounts under /tmp; needs root.
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>

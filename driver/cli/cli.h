@@ -1,5 +1,5 @@
-// The `snapvol` command line (design.md §3). Run() parses the arguments
-// (CLI11), runs one command and returns the process exit code:
+// The `snapvol` command line (docs/semantics.md "Interfaces"). Run() parses
+// the arguments (CLI11), runs one command and returns the process exit code:
 //   0  success
 //   1  the operation failed (not found, already exists, limit, corruption,
 //      I/O, lost races)

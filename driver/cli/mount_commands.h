@@ -1,6 +1,7 @@
 // The mount verbs of `snapvol`: mount, unmount, commit, reload, status,
-// recover (design.md §3, docs/cli.md "Mounts"). They are thin: validate the
-// arguments, call the mount API (driver/fs/mount.h), print the result.
+// recover (docs/semantics.md "Interfaces", docs/cli.md "Mounts"). They are
+// thin: validate the arguments, call the mount API (driver/fs/mount.h), print
+// the result.
 //
 // Error convention (context.h): only what the CLI itself rejects — invalid
 // names, a malformed duration, a bad --version — is a usage error (exit 2).

@@ -1,4 +1,4 @@
-// A syscall allowlist installed with libseccomp (design.md "Least
+// A syscall allowlist installed with libseccomp (docs/semantics.md "Least
 // privilege"): once a long-lived process has finished the privileged part of
 // its start-up (a mount server: the FUSE mount itself), it drops every
 // syscall it does not need. A syscall outside the list fails with EPERM

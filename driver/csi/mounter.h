@@ -3,7 +3,7 @@
 // fake, so the node service's rules (idempotency, target path creation and
 // removal, restart) are unit-tested without FUSE or root.
 //
-// Mount servers are separate processes that outlive the driver (design §2):
+// Mount servers are separate processes that outlive the driver (S9):
 // every method must work for a mount started by an earlier driver process,
 // identified only by its target path.
 #pragma once
@@ -79,7 +79,7 @@ class Mounter {
   // the volume's inode limit. Fails if the server is gone.
   virtual Result<MountUsage> Usage(const std::string& target) = 0;
 
-  // Commits what mount servers that died left pending (design S9) and
+  // Commits what mount servers that died left pending (S9) and
   // cleans up their state. Safe to call at any time.
   virtual Status Recover() = 0;
 };

@@ -8,7 +8,7 @@
 // on unpublish, as the spec requires.
 //
 // Staging is not used (no STAGE_UNSTAGE_VOLUME): a FUSE mount per pod is what
-// gives each pod its own snapshot and private writes (design S1, S2).
+// gives each pod its own snapshot and private writes (S1, S2).
 #pragma once
 
 #include <atomic>

@@ -1,7 +1,7 @@
 // Checks of csi.v1.VolumeCapability shared by the controller and node
 // services. snapvol volumes are file systems (mount access) and support every
 // access mode: many pods on many nodes may read and write one volume at once
-// (design S6), read-only modes publish read-only mounts.
+// (docs/semantics.md S6), read-only modes publish read-only mounts.
 #pragma once
 
 #include <string>

@@ -1,4 +1,4 @@
-// Journal: the mount's log of pending operations (design S9), one file per
+// Journal: the mount's log of pending operations (S9), one file per
 // generation in the mount's state directory (names in state_layout.h).
 //
 // File format: the 4-byte magic "svJ1", then records, each

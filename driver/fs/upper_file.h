@@ -1,4 +1,4 @@
-// UpperFile: the node-local copy of a file the mount has written (design
+// UpperFile: the node-local copy of a file the mount has written (S9's
 // "write layer"): a sparse file under the mount's data/ directory holding the
 // file's whole current content. New and truncated files start empty; a
 // committed file is copied up (holes stay holes) on its first write-open.

@@ -1,5 +1,5 @@
 // View: what a mount shows — an immutable base snapshot with the mount's
-// private, node-local changes on top (design S1, S2) — as inode operations
+// private, node-local changes on top (S1, S2) — as inode operations
 // that know nothing of FUSE. fuse_ops.cc translates requests into these
 // calls and the returned Status into errnos (posix_error.h); unit tests
 // drive the same calls without a kernel.

@@ -1,5 +1,5 @@
 // ChangeSet: an ordered list of path operations that a commit applies on top
-// of the volume's head *as it is when the commit lands* (design S6), not on
+// of the volume's head *as it is when the commit lands* (S6), not on
 // top of the writer's old base. Per path, the last commit to land wins.
 //
 // Application rules (TreeEditor):

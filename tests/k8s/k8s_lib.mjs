@@ -101,6 +101,33 @@ function checkContainers(obj, where) {
   }
 }
 
+// Sidecars: a released kubernetes-csi image, a restrictive securityContext,
+// and a health endpoint kubelet probes (--http-endpoint, or the
+// livenessprobe's --health-port, which the driver's probe uses).
+const SIDECAR_IMAGE = /^registry\.k8s\.io\/sig-storage\/(csi-provisioner|csi-snapshotter|csi-node-driver-registrar|livenessprobe):v\d+\.\d+\.\d+$/;
+function checkSidecar(workload, c) {
+  const where = `${workload.metadata.name}/${c.name}`;
+  assert.match(c.image, SIDECAR_IMAGE, `${where}: image`);
+  const sc = c.securityContext ?? {};
+  assert.equal(sc.readOnlyRootFilesystem, true, `${where}: readOnlyRootFilesystem`);
+  assert.equal(sc.allowPrivilegeEscalation, false, `${where}: allowPrivilegeEscalation`);
+  assert.ok(!sc.privileged, `${where}: not privileged`);
+  assert.deepEqual(sc.capabilities?.drop, ["ALL"], `${where}: drops ALL capabilities`);
+  assert.ok(!sc.capabilities?.add, `${where}: adds no capabilities`);
+  if (c.name === "liveness-probe") return;
+  const endpoint = arg(c, "--http-endpoint");
+  assert.ok(endpoint, `${where}: --http-endpoint`);
+  const port = Number(endpoint.split(":").pop());
+  const named = (c.ports || []).find((p) => p.containerPort === port);
+  assert.ok(named, `${where}: port ${port} declared`);
+  const probe = c.livenessProbe?.httpGet;
+  assert.ok(probe, `${where}: livenessProbe`);
+  assert.ok(probe.port === named.name || probe.port === port, `${where}: probe on the --http-endpoint port`);
+  const expected = arg(c, "--leader-election") ? "/healthz/leader-election" : "/healthz";
+  assert.equal(probe.path, expected, `${where}: probe path`);
+  assert.ok(c.livenessProbe.timeoutSeconds >= 2, `${where}: probe timeout`);
+}
+
 function arg(container, flag) {
   const prefix = `${flag}=`;
   const a = (container.args || []).find((x) => x === flag || x.startsWith(prefix));
@@ -159,6 +186,12 @@ export function checkConsistency(objects, { kubeletDir = "/var/lib/kubelet" } = 
     assert.equal(Number(arg(probe, "--health-port")), port, "livenessprobe port = healthz port");
     assert.equal(drv.livenessProbe.httpGet.port, "healthz");
     assert.ok(arg(drv, "--store"), "--store");
+    // The livenessprobe sidecar's own Probe timeout fits inside kubelet's.
+    const probeTimeout = Number(String(arg(probe, "--probe-timeout") ?? "1s").replace(/s$/, ""));
+    assert.ok(probeTimeout < drv.livenessProbe.timeoutSeconds, `${workload.metadata.name}: --probe-timeout ${probeTimeout}s < kubelet's ${drv.livenessProbe.timeoutSeconds}s`);
+    for (const sc of spec.containers.filter((x) => x !== drv)) checkSidecar(workload, sc);
+    const ports = spec.containers.flatMap((x) => (x.ports || []).map((p) => p.containerPort));
+    assert.equal(new Set(ports).size, ports.length, `${workload.metadata.name}: container ports are distinct`);
     return { spec, drv, drvMount };
   };
 
@@ -167,9 +200,10 @@ export function checkConsistency(objects, { kubeletDir = "/var/lib/kubelet" } = 
   const prov = c.spec.containers.find((x) => x.name === "csi-provisioner");
   assert.ok(prov, "csi-provisioner sidecar");
   assert.equal(arg(prov, "--extra-create-metadata"), true, "csi-provisioner --extra-create-metadata");
-  if (byKind("VolumeSnapshotClass").length) {
-    assert.ok(c.spec.containers.find((x) => x.name === "csi-snapshotter"), "csi-snapshotter with snapshots");
-  }
+  // csi-snapshotter exactly when there is a VolumeSnapshotClass: without
+  // the snapshot CRDs it would only log errors.
+  assert.equal(!!c.spec.containers.find((x) => x.name === "csi-snapshotter"), byKind("VolumeSnapshotClass").length > 0,
+               "csi-snapshotter if and only if a VolumeSnapshotClass");
 
   const node = one("DaemonSet", "snapvol-node");
   const n = checkPlugin(node, "node");
@@ -183,10 +217,20 @@ export function checkConsistency(objects, { kubeletDir = "/var/lib/kubelet" } = 
   assert.equal(arg(reg, "--kubelet-registration-path"), `${pluginDir}/csi.sock`);
   const regMount = reg.volumeMounts.find((m) => m.mountPath === "/registration");
   assert.equal(vol(regMount.name).hostPath.path, `${kubeletDir}/plugins_registry`);
-  const kubeletMount = n.drv.volumeMounts.find((m) => m.mountPath === kubeletDir);
-  assert.ok(kubeletMount, "driver mounts the kubelet dir at the same path");
-  assert.equal(kubeletMount.mountPropagation, "Bidirectional");
-  assert.equal(vol(kubeletMount.name).hostPath.path, kubeletDir);
+  // Bidirectional propagation on kubelet's pods/ directory only (where the
+  // target paths are: the driver does not stage), at the same path.
+  const podsMount = n.drv.volumeMounts.find((m) => m.mountPath === `${kubeletDir}/pods`);
+  assert.ok(podsMount, "driver mounts kubelet's pods dir at the same path");
+  assert.equal(podsMount.mountPropagation, "Bidirectional");
+  assert.equal(vol(podsMount.name).hostPath.path, `${kubeletDir}/pods`);
+  assert.equal(arg(n.drv, "--kubelet-dir"), kubeletDir, "--kubelet-dir names kubelet's root");
+  for (const w of [c, n]) {
+    for (const ct of w.spec.containers) {
+      for (const m of ct.volumeMounts || []) {
+        if (m !== podsMount) assert.ok(!m.mountPropagation || m.mountPropagation === "None", `${ct.name}: ${m.mountPath} propagates ${m.mountPropagation}`);
+      }
+    }
+  }
   const fuse = n.drv.volumeMounts.find((m) => m.mountPath === "/dev/fuse");
   assert.ok(fuse, "/dev/fuse mounted");
   assert.equal(vol(fuse.name).hostPath.type, "CharDevice");
