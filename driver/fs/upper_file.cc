@@ -142,35 +142,49 @@ Result<size_t> UpperFile::PwriteAt(core::RandomRWFile& file, std::string_view da
   const size_t aligned = n > head ? (n - head) / kDirectBlock * kDirectBlock : 0;
   core::RandomRWFile* direct = aligned >= kDirectMinBytes ? Direct() : nullptr;
   char* buf = direct != nullptr ? DirectBuffer() : nullptr;
-  if (buf == nullptr) {
-    RETURN_IF_ERROR(file.Write(off, data).Annotate("writing upper file"));
-    Feed(file, data, off);
-    return n;
-  }
-  const uint64_t start = off;
-  std::string_view rest = data;
-  RETURN_IF_ERROR(file.Write(off, rest.substr(0, head)).Annotate("writing upper file"));
-  rest.remove_prefix(head);
-  off += head;
-  size_t left = aligned;
-  while (left > 0) {
-    const size_t step = std::min(left, kDirectBufferBytes);
-    std::memcpy(buf, rest.data(), step);
-    Result<size_t> w = direct->WriteSome(off, std::string_view(buf, step));
-    if (!w.ok() && w.status().sys_errno() == EINVAL) {
-      // The file system takes O_DIRECT opens but not these writes.
-      NoDirectIo();
-      break;
+  size_t done = 0;  // bytes of `data` written, front to back
+  // Writes the next `len` bytes through the page cache.
+  auto buffered = [&](size_t len) -> Status {
+    for (const size_t end = done + len; done < end;) {
+      ASSIGN_OR_RETURN(size_t w, file.WriteSome(off + done, data.substr(done, end - done)));
+      if (w == 0) return Status::FromErrno(EIO, "write made no progress");
+      done += w;
     }
-    if (!w.ok()) return w.status().Annotate("writing upper file");
-    // A short direct write leaves an aligned remainder or a buffered tail.
-    rest.remove_prefix(*w);
-    off += *w;
-    left -= *w;
-    if (*w == 0 || *w % kDirectBlock != 0) break;
+    return Status::Ok();
+  };
+  Status s = Status::Ok();
+  if (buf == nullptr) {
+    s = buffered(n);
+  } else {
+    s = buffered(head);
+    for (size_t left = aligned; s.ok() && left > 0;) {
+      const size_t step = std::min(left, kDirectBufferBytes);
+      std::memcpy(buf, data.data() + done, step);
+      Result<size_t> w = direct->WriteSome(off + done, std::string_view(buf, step));
+      if (!w.ok() && w.status().sys_errno() == EINVAL) {
+        // The file system takes O_DIRECT opens but not these writes.
+        NoDirectIo();
+        break;
+      }
+      if (!w.ok()) {
+        s = w.status();
+        break;
+      }
+      // A short direct write leaves an aligned remainder or a buffered tail.
+      done += *w;
+      left -= *w;
+      if (*w == 0 || *w % kDirectBlock != 0) break;
+    }
+    if (s.ok()) s = buffered(n - done);
   }
-  RETURN_IF_ERROR(file.Write(off, rest).Annotate("writing upper file"));
-  Feed(file, data, start);
+  if (!s.ok()) {
+    if (done == 0) return s.Annotate("writing upper file");
+    // The disk filled part-way: a short write, as write(2) reports it, so
+    // the size the mount shows is the file's. The next write gets the error.
+    DropStream();
+    return done;
+  }
+  Feed(file, data, off);
   return n;
 }
 
