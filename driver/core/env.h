@@ -54,6 +54,12 @@ class RandomRWFile {
   // One pwrite(2), retried on EINTR: the bytes written, which may be fewer
   // than data.size() (a disk filling up, a signal).
   virtual Result<size_t> WriteSome(uint64_t offset, std::string_view data) = 0;
+  // One copy_file_range(2), retried on EINTR: up to `len` bytes at
+  // `in_offset` of the descriptor `in` to `offset` of this file, copied in
+  // the kernel; the bytes copied, 0 at the end of `in`. Where the kernel
+  // cannot (EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EPERM) the caller copies
+  // through memory.
+  virtual Result<size_t> CopySomeFrom(int in, uint64_t in_offset, uint64_t offset, size_t len) = 0;
   // One pread(2), retried on EINTR: the bytes read, 0 at the end of the file.
   virtual Result<size_t> ReadSome(uint64_t offset, size_t n, char* scratch) const = 0;
   // Sets the length (ftruncate): cuts, or extends with a hole.

@@ -55,6 +55,12 @@ class FaultRandomRWFile : public RandomRWFile {
     }
     return base_->WriteSome(offset, data.substr(0, fits));
   }
+  Result<size_t> CopySomeFrom(int in, uint64_t in_offset, uint64_t offset, size_t len) override {
+    RETURN_IF_ERROR(env_->Step("write", path_));
+    const size_t fits = env_->Reserve(len);
+    if (fits == 0 && len > 0) return Status::FromErrno(ENOSPC, "injected full disk: " + path_);
+    return base_->CopySomeFrom(in, in_offset, offset, fits);
+  }
   Result<size_t> ReadSome(uint64_t offset, size_t n, char* scratch) const override {
     return base_->ReadSome(offset, n, scratch);
   }

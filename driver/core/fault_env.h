@@ -4,7 +4,8 @@
 // counted from 1. Operation names for FailOperation: "create", "append",
 // "sync", "close", "rename", "remove", "mkdir", "syncdir", "syncfile",
 // "syncfs", "lock", and for RandomRWFile "create" (any open but kReadOnly),
-// "write" (each WriteSome), "sync", "truncate", "xattr", "chmod".
+// "write" (each WriteSome or CopySomeFrom), "sync", "truncate", "xattr",
+// "chmod".
 //
 //   FailStep(n, ENOSPC)  step n returns that errno; later steps run normally.
 //   CrashAtStep(n)       step n and every later mutating step fail with EIO,
@@ -20,7 +21,8 @@
 //                        included); one created here and never synced, or
 //                        whose directory was not SyncDir()ed since it was
 //                        created, is removed (its name was never durable).
-//   FillDiskAfter(n)     the next n bytes written (Append, WriteSome) fit,
+//   FillDiskAfter(n)     the next n bytes written (Append, WriteSome,
+//                        CopySomeFrom) fit,
 //                        then the disk is full: the write that crosses the
 //                        limit writes what fits (WriteSome returns a short
 //                        count, Append writes the prefix and fails), later

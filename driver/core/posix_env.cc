@@ -254,6 +254,15 @@ class PosixRandomRWFile : public RandomRWFile {
     }
   }
 
+  Result<size_t> CopySomeFrom(int in, uint64_t in_offset, uint64_t offset, size_t len) override {
+    for (;;) {
+      loff_t ip = static_cast<loff_t>(in_offset), op = static_cast<loff_t>(offset);
+      ssize_t n = ::copy_file_range(in, &ip, fd_, &op, len, 0);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return Status::FromErrno(errno, "copy_file_range to " + path_);
+    }
+  }
+
   Result<size_t> ReadSome(uint64_t offset, size_t n, char* scratch) const override {
     for (;;) {
       ssize_t r = ::pread(fd_, scratch, n, static_cast<off_t>(offset));
