@@ -1,6 +1,8 @@
-// Env: every file-system call the store makes goes through this interface so
-// tests can inject ENOSPC, EIO and crashes between any two steps
-// (see FaultEnv). Errors are converted from errno exactly once, in PosixEnv.
+// Env: every file-system call the store and the mount's durable state
+// (journal, upper files, file cache) make goes through this interface so
+// tests can inject ENOSPC, EIO, failed fsyncs and crashes between any two
+// steps (see FaultEnv). Errors are converted from errno exactly once, in
+// PosixEnv (the table is core/errno_code.h).
 // Implementations are thread-safe.
 #pragma once
 
