@@ -11,11 +11,15 @@
 // had at some moment since the last acknowledged sync: what was synced is
 // never lost, and nothing appears that never was. With the disk filling at
 // every byte, the failing operation reports ENOSPC and the journal stays
-// replayable with the same rule.
+// replayable with the same rule. The same scripts also run through a real
+// View whose journal alone is on the FaultEnv, so each crash lands between
+// the View's write of an upper file and its journal append.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -23,12 +27,17 @@
 #include <string>
 #include <vector>
 
+#include "driver/core/errno_code.h"
 #include "driver/core/fault_env.h"
+#include "driver/fs/chunk_cache.h"
 #include "driver/fs/journal.h"
 #include "driver/fs/recovery.h"
 #include "driver/fs/state_layout.h"
+#include "driver/fs/tree_cache.h"
 #include "driver/fs/upper_file.h"
+#include "driver/fs/view.h"
 #include "driver/store/store.h"
+#include "driver/volume/engine.h"
 
 namespace snapvol::fs {
 namespace {
@@ -233,6 +242,73 @@ class MountWriter {
   uint64_t next_upper_ = 1;
 };
 
+// The same operations through a View, all in the root directory. Its
+// journal is on `env`; its upper files on the real disk.
+class ViewWriter {
+ public:
+  ViewWriter(core::Env* env, const std::string& dir) : env_(env), layout_(dir) {}
+  ~ViewWriter() {
+    for (auto& [path, h] : handles_) view_->Release(h);
+  }
+
+  Status Start(store::ObjectStore* objects, TreeCache* trees, ChunkCache* chunks,
+               const volume::Snapshot& base) {
+    RETURN_IF_ERROR(env_->CreateDirs(layout_.DataDir()));
+    ASSIGN_OR_RETURN(journal_, Journal::Open(layout_.dir(), 1, env_));
+    ViewOptions o;
+    o.data_dir = layout_.DataDir();
+    view_ = std::make_unique<View>(o, objects, trees, chunks, journal_.get());
+    return view_->Attach(base);
+  }
+
+  Status Run(const Op& op, size_t* written) {
+    switch (op.kind) {
+      case Op::kCreate: {
+        ASSIGN_OR_RETURN(auto created,
+                         view_->Create(kRootIno, op.path, 0644, O_RDWR | O_CREAT, Cred()));
+        handles_[op.path] = created.second.handle;
+        return Status::Ok();
+      }
+      case Op::kWrite: {
+        ASSIGN_OR_RETURN(*written,
+                         view_->Write(handles_.at(op.path), op.off, [&](const UpperFile::Use& use) {
+                           return use.Pwrite(op.data, op.off);
+                         }));
+        return Status::Ok();
+      }
+      case Op::kSyncAll:
+        for (auto& [path, h] : handles_) RETURN_IF_ERROR(view_->Fsync(h, true));
+        return view_->SyncJournal();
+      case Op::kRename: {
+        RETURN_IF_ERROR(view_->Rename(kRootIno, op.path, kRootIno, op.to, 0, Cred()));
+        auto node = handles_.extract(op.path);
+        node.key() = op.to;
+        handles_.insert(std::move(node));
+        return Status::Ok();
+      }
+      case Op::kDelete: {
+        RETURN_IF_ERROR(view_->Unlink(kRootIno, op.path, Cred()));
+        view_->Release(handles_.at(op.path));
+        handles_.erase(op.path);
+        return Status::Ok();
+      }
+      case Op::kRotate:
+        // What a commit that then fails leaves: a new generation.
+        return journal_->Rotate().status();
+      case Op::kMkdir:
+        return view_->Mkdir(kRootIno, op.path, 0755, Cred()).status();
+    }
+    return Status::Internal("unknown op");
+  }
+
+ private:
+  core::Env* const env_;
+  const MountDirLayout layout_;
+  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<View> view_;
+  std::map<std::string, Handle*> handles_;
+};
+
 class JournalFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -282,6 +358,8 @@ class JournalFaultTest : public ::testing::Test {
           t.erase(p);
           break;
         }
+        case volume::ChangeOp::Kind::kSetAttr:
+          break;  // attributes: not modelled
         default:
           return Status::Internal("unexpected op at " + p);
       }
@@ -307,8 +385,8 @@ class JournalFaultTest : public ::testing::Test {
   // through `synced`, how many had been when the last sync was. A short
   // write (the disk filled within it) is acknowledged with what it wrote,
   // as write(2) would: `ops` then holds the bytes it did write.
-  static size_t RunUntilFailure(MountWriter& w, std::vector<Op>* ops, size_t* synced,
-                                Status* failure) {
+  template <typename Writer>
+  static size_t RunUntilFailure(Writer& w, std::vector<Op>* ops, size_t* synced, Status* failure) {
     *synced = 0;
     for (size_t i = 0; i < ops->size(); ++i) {
       Op& op = (*ops)[i];
@@ -502,6 +580,92 @@ TEST_F(JournalFaultTest, FailedSyncIsNeverAcknowledgedAsDurable) {
       ExpectSinceLastSync(models, synced, ops.size() - 1,
                           "seed " + std::to_string(seed) + ", sync " + std::to_string(nth) +
                               " failed, then power loss at the end");
+      if (HasFailure()) return;
+    }
+  }
+}
+
+// A View over an empty volume, for the tests that drive one.
+class ViewJournalFaultTest : public JournalFaultTest {
+ protected:
+  void SetUp() override {
+    JournalFaultTest::SetUp();
+    engine_ = std::make_unique<volume::Engine>(store_.get(), core::Env::Default());
+    ASSERT_TRUE(engine_->CreateVolume("main", "v", volume::CreateVolumeOptions()).ok());
+    auto vol = engine_->GetVolume("main", "v");
+    ASSERT_TRUE(vol.ok());
+    auto head = engine_->Head(*vol);
+    ASSERT_TRUE(head.ok()) << head.status().ToString();
+    base_ = std::make_unique<volume::Snapshot>(*head);
+    trees_ = std::make_unique<TreeCache>(store_->objects.get(), 1 << 20);
+    chunks_ = std::make_unique<ChunkCache>(store_->objects.get(), 16, 1 << 20);
+  }
+  void TearDown() override {
+    chunks_.reset();
+    trees_.reset();
+    base_.reset();
+    engine_.reset();
+    JournalFaultTest::TearDown();
+  }
+
+  // Runs a script through a fresh View with `fault` set on its journal's
+  // Env; returns how many operations were acknowledged.
+  size_t RunView(std::vector<Op>* ops, const std::function<void(core::FaultEnv&)>& fault,
+                 Status* failure, bool* crashed) {
+    stdfs::remove_all(MountDir());
+    core::FaultEnv env(core::Env::Default());
+    ViewWriter w(&env, MountDir());
+    Status started = w.Start(store_->objects.get(), trees_.get(), chunks_.get(), *base_);
+    EXPECT_TRUE(started.ok()) << started.ToString();
+    fault(env);
+    size_t synced = 0;
+    const size_t acked = RunUntilFailure(w, ops, &synced, failure);
+    *crashed = env.crashed();
+    return acked;
+  }
+
+  std::unique_ptr<volume::Engine> engine_;
+  std::unique_ptr<volume::Snapshot> base_;
+  std::unique_ptr<TreeCache> trees_;
+  std::unique_ptr<ChunkCache> chunks_;
+};
+
+TEST_F(ViewJournalFaultTest, CrashBetweenEachWriteAndItsJournalAppendThenReplay) {
+  int crash_points = 0;
+  for (uint32_t seed = 1; seed <= kSeeds; ++seed) {
+    for (int64_t step = 1;; ++step) {
+      std::vector<Op> ops = Script(seed, kOps);
+      Status failure;
+      bool crashed = false;
+      const size_t acked = RunView(
+          &ops, [&](core::FaultEnv& env) { env.CrashAtStep(env.steps() + step); }, &failure,
+          &crashed);
+      if (acked == ops.size()) break;
+      ASSERT_TRUE(crashed) << failure.ToString();
+      ++crash_points;
+      ExpectAckedOrInFlight(Models(ops), acked,
+                            "seed " + std::to_string(seed) + ", View, crash at journal step " +
+                                std::to_string(step) + " in: " + Trace(ops, acked));
+      if (HasFailure()) return;
+    }
+  }
+  EXPECT_GT(crash_points, kSeeds * 10) << crash_points;
+}
+
+TEST_F(ViewJournalFaultTest, FullDiskIsEnospcFromTheViewAndTheJournalReplays) {
+  for (uint32_t seed = 1; seed <= 2; ++seed) {
+    for (uint64_t room = 0;; room += 11) {
+      std::vector<Op> ops = Script(seed, kOps);
+      Status failure;
+      bool crashed = false;
+      const size_t acked = RunView(
+          &ops, [&](core::FaultEnv& env) { env.FillDiskAfter(room); }, &failure, &crashed);
+      if (acked == ops.size()) break;
+      const std::string where = "seed " + std::to_string(seed) +
+                                ", View, journal disk full after " + std::to_string(room) +
+                                " bytes in: " + Trace(ops, acked);
+      EXPECT_EQ(core::ErrnoForStatus(failure), ENOSPC) << where << ": " << failure.ToString();
+      ExpectAckedOrInFlight(Models(ops), acked, where);
       if (HasFailure()) return;
     }
   }
