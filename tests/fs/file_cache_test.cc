@@ -84,6 +84,21 @@ class FileCacheTest : public ::testing::Test {
     return out;
   }
 
+  // Fills `layout` into `cache`, which then counts `fills` copies and serves
+  // `bytes` from the descriptor returned (the caller closes it).
+  static int FillAndOpen(FileCache& cache, std::shared_ptr<const FileLayout> layout, uint64_t fills,
+                         const std::string& bytes) {
+    cache.Fill(layout);
+    cache.Drain();
+    EXPECT_EQ(cache.stats().fills, fills);
+    const int fd = cache.Open(*layout);
+    EXPECT_GE(fd, 0);
+    if (fd >= 0) {
+      EXPECT_EQ(ReadFd(fd), bytes);
+    }
+    return fd;
+  }
+
   // Fills `layout` into `cache` (of directory `dir`), which must fail and
   // leave nothing behind, not even the half-written copy.
   static void ExpectFillFailsCleanly(FileCache& cache, std::shared_ptr<const FileLayout> layout,
@@ -106,12 +121,8 @@ TEST_F(FileCacheTest, FillMakesASparseCopyWithTheFilesBytesThatOpenFinds) {
   auto layout = Layout({Pattern(3 << 20, 1), "", Pattern(1 << 20, 2)}, 4 << 20, &bytes);
   FileCache cache(files_dir(), 1ull << 30, chunks_.get());
   EXPECT_EQ(cache.Open(*layout), -1);  // nothing yet
-  cache.Fill(layout);
-  cache.Drain();
-  EXPECT_EQ(cache.stats().fills, 1u);
-  const int fd = cache.Open(*layout);
+  const int fd = FillAndOpen(cache, layout, 1, bytes);
   ASSERT_GE(fd, 0);
-  EXPECT_EQ(ReadFd(fd), bytes);
   struct stat st;
   ASSERT_EQ(::fstat(fd, &st), 0);
   EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, bytes.size()) << "the hole was written";
@@ -273,13 +284,8 @@ TEST_F(FileCacheTest, FullDiskLeavesNoCopyAndIsTriedAgain) {
   ExpectFillFailsCleanly(cache, layout, files_dir(), "full disk");
   // Room again: a full disk passes, so the copy is tried again.
   env.Reset();
-  cache.Fill(layout);
-  cache.Drain();
-  EXPECT_EQ(cache.stats().fills, 1u);
-  const int fd = cache.Open(*layout);
-  ASSERT_GE(fd, 0);
-  EXPECT_EQ(ReadFd(fd), bytes);
-  ::close(fd);
+  const int fd = FillAndOpen(cache, layout, 1, bytes);
+  if (fd >= 0) ::close(fd);
 }
 
 TEST_F(FileCacheTest, FailedSyncOrMarkLeavesNoCopy) {
