@@ -1,6 +1,8 @@
-// Env: every file-system call the store makes goes through this interface so
-// tests can inject ENOSPC, EIO and crashes between any two steps
-// (see FaultEnv). Errors are converted from errno exactly once, in PosixEnv.
+// Env: every file-system call the store and the mount's durable state
+// (journal, upper files, file cache) make goes through this interface so
+// tests can inject ENOSPC, EIO, failed fsyncs and crashes between any two
+// steps (see FaultEnv). Errors are converted from errno exactly once, in
+// PosixEnv (the table is core/errno_code.h).
 // Implementations are thread-safe.
 #pragma once
 
@@ -36,6 +38,67 @@ class RandomAccessFile {
   virtual Result<uint64_t> Size() const = 0;
 };
 
+// How Env::NewRandomRWFile opens a file.
+enum class OpenMode {
+  kCreateNew,     // create; AlreadyExists if the name exists
+  kOpenExisting,  // NotFound if absent
+  kOpenOrCreate,  // create if absent, never truncate
+  kReadOnly,      // an existing file, for reading; NotFound if absent
+};
+
+// A file read and written at arbitrary offsets: the mount's journal, upper
+// files and file cache copies. Thread-safe (positional calls on one
+// descriptor). The two Some calls are one system call each, so the data path
+// costs what pread/pwrite cost plus a virtual call.
+class RandomRWFile {
+ public:
+  virtual ~RandomRWFile() = default;
+  // One pwrite(2), retried on EINTR: the bytes written, which may be fewer
+  // than data.size() (a disk filling up, a signal).
+  virtual Result<size_t> WriteSome(uint64_t offset, std::string_view data) = 0;
+  // One copy_file_range(2), retried on EINTR: up to `len` bytes at
+  // `in_offset` of the descriptor `in` to `offset` of this file, copied in
+  // the kernel; the bytes copied, 0 at the end of `in`. Where the kernel
+  // cannot (EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EPERM) the caller copies
+  // through memory.
+  virtual Result<size_t> CopySomeFrom(int in, uint64_t in_offset, uint64_t offset, size_t len) = 0;
+  // One pread(2), retried on EINTR: the bytes read, 0 at the end of the file.
+  virtual Result<size_t> ReadSome(uint64_t offset, size_t n, char* scratch) const = 0;
+  // Sets the length (ftruncate): cuts, or extends with a hole.
+  virtual Status Truncate(uint64_t size) = 0;
+  // Makes the written data durable (fdatasync). A file created by this Env
+  // also needs Env::SyncDir of its directory for its name to survive a
+  // power loss. After a failed Sync nothing written before it is known to
+  // be durable, even if a later Sync succeeds: Linux marks the pages whose
+  // write-back failed clean and reports the error once. Callers must keep
+  // reporting the failure rather than trust the next success.
+  virtual Status Sync() = 0;
+  virtual Result<uint64_t> Size() const = 0;
+  // fsetxattr(2) / fchmod(2).
+  virtual Status SetXattr(const std::string& name, std::string_view value) = 0;
+  virtual Status Chmod(uint32_t mode) = 0;
+  // A second handle on the same open file that bypasses the page cache
+  // (O_DIRECT, reopened through /proc/self/fd so it works for an unlinked
+  // file): offsets, lengths and buffers must be 4 KiB aligned. An error
+  // carrying EINVAL where the file system refuses direct I/O (as may its
+  // writes later, with EINVAL).
+  virtual Result<std::unique_ptr<RandomRWFile>> OpenDirect() const = 0;
+  // The descriptor, for what only a real one can do: splice to and from
+  // /dev/fuse, FUSE passthrough backing files, copy_file_range, SEEK_DATA,
+  // fstat and xattr reads. Valid while this object lives. Bytes written
+  // through it bypass the Env's write faults (ENOSPC, a crash step), but
+  // not its Sync and crash model: FaultEnv still sees them when the file is
+  // synced and drops them in a crash if they were not.
+  virtual int fd() const = 0;
+
+  // Writes all of `data` at `offset` (WriteSome until done). On an error a
+  // prefix of `data` may have been written.
+  Status Write(uint64_t offset, std::string_view data);
+  // Reads `n` bytes at `offset` (ReadSome until done); fewer only at the end
+  // of the file.
+  Result<size_t> Read(uint64_t offset, size_t n, char* scratch) const;
+};
+
 // An advisory lock on a file (flock(2); exclusive unless taken with
 // LockFileShared), held until this object is destroyed. The kernel drops it when the holding
 // process dies, so a crashed holder never leaves it stuck; other processes can therefore probe
@@ -66,6 +129,10 @@ class Env {
   virtual Result<std::unique_ptr<WritableFile>> NewDirectWritableFile(const std::string& path) = 0;
   virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) = 0;
+  // Opens `path` for positional reads and writes (see OpenMode); created
+  // files are 0600.
+  virtual Result<std::unique_ptr<RandomRWFile>> NewRandomRWFile(const std::string& path,
+                                                                OpenMode mode) = 0;
   // Reads a whole file. NotFound if absent.
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
   // Atomically replaces `to` with `from` (rename(2)).
@@ -116,6 +183,9 @@ class EnvWrapper : public Env {
   }
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& p) override {
     return target_->NewRandomAccessFile(p);
+  }
+  Result<std::unique_ptr<RandomRWFile>> NewRandomRWFile(const std::string& p, OpenMode m) override {
+    return target_->NewRandomRWFile(p, m);
   }
   Result<std::string> ReadFile(const std::string& p) override { return target_->ReadFile(p); }
   Status RenameFile(const std::string& f, const std::string& t) override {

@@ -1,7 +1,9 @@
 #include "driver/core/fault_env.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -15,8 +17,10 @@ class FaultWritableFile : public WritableFile {
 
   Status Append(std::string_view data) override {
     RETURN_IF_ERROR(env_->Step("append", path_));
-    RETURN_IF_ERROR(base_->Append(data));
-    size_ += data.size();
+    const size_t fits = env_->Reserve(data.size());
+    RETURN_IF_ERROR(base_->Append(data.substr(0, fits)));
+    size_ += fits;
+    if (fits < data.size()) return Status::FromErrno(ENOSPC, "injected full disk: " + path_);
     return Status::Ok();
   }
   Status StartWriteback() override { return base_->StartWriteback(); }
@@ -37,6 +41,68 @@ class FaultWritableFile : public WritableFile {
   std::unique_ptr<WritableFile> base_;
   uint64_t size_ = 0;
 };
+
+class FaultRandomRWFile : public RandomRWFile {
+ public:
+  FaultRandomRWFile(FaultEnv* env, std::string path, std::unique_ptr<RandomRWFile> base)
+      : env_(env), path_(std::move(path)), base_(std::move(base)) {}
+
+  Result<size_t> WriteSome(uint64_t offset, std::string_view data) override {
+    RETURN_IF_ERROR(env_->Step("write", path_));
+    const size_t fits = env_->Reserve(data.size());
+    if (fits == 0 && !data.empty()) {
+      return Status::FromErrno(ENOSPC, "injected full disk: " + path_);
+    }
+    return base_->WriteSome(offset, data.substr(0, fits));
+  }
+  Result<size_t> CopySomeFrom(int in, uint64_t in_offset, uint64_t offset, size_t len) override {
+    RETURN_IF_ERROR(env_->Step("write", path_));
+    const size_t fits = env_->Reserve(len);
+    if (fits == 0 && len > 0) return Status::FromErrno(ENOSPC, "injected full disk: " + path_);
+    return base_->CopySomeFrom(in, in_offset, offset, fits);
+  }
+  Result<size_t> ReadSome(uint64_t offset, size_t n, char* scratch) const override {
+    return base_->ReadSome(offset, n, scratch);
+  }
+  Status Truncate(uint64_t size) override {
+    RETURN_IF_ERROR(env_->Step("truncate", path_));
+    return base_->Truncate(size);
+  }
+  Status Sync() override {
+    Status s = env_->Step("sync", path_);
+    if (s.ok()) s = base_->Sync();
+    if (!s.ok()) {
+      env_->RecordRWSyncFailed(path_);
+      return s;
+    }
+    env_->RecordRWSynced(path_);
+    return Status::Ok();
+  }
+  Result<uint64_t> Size() const override { return base_->Size(); }
+  Status SetXattr(const std::string& name, std::string_view value) override {
+    RETURN_IF_ERROR(env_->Step("xattr", path_));
+    return base_->SetXattr(name, value);
+  }
+  Status Chmod(uint32_t mode) override {
+    RETURN_IF_ERROR(env_->Step("chmod", path_));
+    return base_->Chmod(mode);
+  }
+  Result<std::unique_ptr<RandomRWFile>> OpenDirect() const override {
+    ASSIGN_OR_RETURN(std::unique_ptr<RandomRWFile> direct, base_->OpenDirect());
+    return std::unique_ptr<RandomRWFile>(new FaultRandomRWFile(env_, path_, std::move(direct)));
+  }
+  int fd() const override { return base_->fd(); }
+
+ private:
+  FaultEnv* const env_;
+  const std::string path_;
+  std::unique_ptr<RandomRWFile> base_;
+};
+
+std::string ParentOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
 
 }  // namespace
 
@@ -62,6 +128,7 @@ void FaultEnv::Reset() {
   fail_step_ = -1;
   crash_step_ = -1;
   fail_op_.clear();
+  space_left_ = kNoLimit;
   steps_ = 0;
   crashed_ = false;
 }
@@ -82,6 +149,39 @@ Status FaultEnv::Step(const char* op, const std::string& path) {
   return Status::Ok();
 }
 
+void FaultEnv::FillDiskAfter(uint64_t bytes) {
+  std::lock_guard<std::mutex> l(mu_);
+  space_left_ = bytes;
+}
+
+size_t FaultEnv::Reserve(size_t want) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (space_left_ == kNoLimit) return want;
+  const size_t fits = static_cast<size_t>(std::min<uint64_t>(want, space_left_));
+  space_left_ -= fits;
+  return fits;
+}
+
+void FaultEnv::RecordRWSynced(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = rw_.find(path);
+    if (it == rw_.end() || it->second.frozen) return;
+  }
+  // An unlinked file has no name to come back under: nothing to remember.
+  Result<std::string> content = target()->ReadFile(path);
+  if (!content.ok()) return;
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = rw_.find(path);
+  if (it != rw_.end() && !it->second.frozen) it->second.durable = std::move(*content);
+}
+
+void FaultEnv::RecordRWSyncFailed(const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = rw_.find(path);
+  if (it != rw_.end()) it->second.frozen = true;
+}
+
 void FaultEnv::RecordSynced(const std::string& path, uint64_t synced_size) {
   std::lock_guard<std::mutex> l(mu_);
   synced_size_[path] = synced_size;
@@ -96,11 +196,43 @@ void FaultEnv::RecordRenamed(const std::string& from, const std::string& to) {
   synced_size_[to] = v;
 }
 
+namespace {
+
+Status Overwrite(const std::string& path, const std::string& content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open " + path);
+  for (size_t done = 0; done < content.size();) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = n < 0 ? errno : EIO;
+      ::close(fd);
+      return Status::FromErrno(e, "write " + path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status FaultEnv::DropUnsyncedData() {
   std::map<std::string, std::optional<uint64_t>> files;
+  std::map<std::string, RWState> rw;
   {
     std::lock_guard<std::mutex> l(mu_);
     files = synced_size_;
+    rw = rw_;
+  }
+  for (const auto& [path, state] : rw) {
+    ASSIGN_OR_RETURN(bool exists, target()->FileExists(path));
+    if (!exists) continue;
+    if (!state.durable.has_value() || !state.named) {
+      RETURN_IF_ERROR(target()->RemoveFile(path));
+    } else {
+      RETURN_IF_ERROR(Overwrite(path, *state.durable));
+    }
   }
   for (const auto& [path, size] : files) {
     ASSIGN_OR_RETURN(bool exists, target()->FileExists(path));
@@ -126,6 +258,28 @@ Result<std::unique_ptr<WritableFile>> FaultEnv::NewDirectWritableFile(const std:
   return Track(p, std::move(base));
 }
 
+Result<std::unique_ptr<RandomRWFile>> FaultEnv::NewRandomRWFile(const std::string& p, OpenMode m) {
+  if (m == OpenMode::kReadOnly) return target()->NewRandomRWFile(p, m);
+  RETURN_IF_ERROR(Step("create", p));
+  ASSIGN_OR_RETURN(bool existed, target()->FileExists(p));
+  ASSIGN_OR_RETURN(auto base, target()->NewRandomRWFile(p, m));
+  bool known;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    known = rw_.count(p) != 0;
+  }
+  if (!existed) {
+    std::lock_guard<std::mutex> l(mu_);
+    rw_[p] = RWState{std::nullopt, /*named=*/false, /*frozen=*/false};
+  } else if (!known) {
+    // Found on disk: taken as durable as it is.
+    ASSIGN_OR_RETURN(std::string content, target()->ReadFile(p));
+    std::lock_guard<std::mutex> l(mu_);
+    rw_[p] = RWState{std::move(content), /*named=*/true, /*frozen=*/false};
+  }
+  return std::unique_ptr<RandomRWFile>(new FaultRandomRWFile(this, p, std::move(base)));
+}
+
 std::unique_ptr<WritableFile> FaultEnv::Track(const std::string& p,
                                               std::unique_ptr<WritableFile> base) {
   {
@@ -139,12 +293,22 @@ Status FaultEnv::RenameFile(const std::string& f, const std::string& t) {
   RETURN_IF_ERROR(Step("rename", f));
   RETURN_IF_ERROR(target()->RenameFile(f, t));
   RecordRenamed(f, t);
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = rw_.find(f);
+  if (it != rw_.end()) {
+    RWState v = it->second;
+    rw_.erase(it);
+    rw_[t] = v;
+  }
   return Status::Ok();
 }
 
 Status FaultEnv::RemoveFile(const std::string& p) {
   RETURN_IF_ERROR(Step("remove", p));
-  return target()->RemoveFile(p);
+  RETURN_IF_ERROR(target()->RemoveFile(p));
+  std::lock_guard<std::mutex> l(mu_);
+  rw_.erase(p);
+  return Status::Ok();
 }
 
 Status FaultEnv::CreateDir(const std::string& p) {
@@ -159,12 +323,30 @@ Status FaultEnv::CreateDirs(const std::string& p) {
 
 Status FaultEnv::SyncDir(const std::string& p) {
   RETURN_IF_ERROR(Step("syncdir", p));
-  return target()->SyncDir(p);
+  RETURN_IF_ERROR(target()->SyncDir(p));
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [path, state] : rw_) {
+    if (ParentOf(path) == p) state.named = true;
+  }
+  return Status::Ok();
 }
 
 Status FaultEnv::SyncFile(const std::string& p) {
-  RETURN_IF_ERROR(Step("syncfile", p));
-  RETURN_IF_ERROR(target()->SyncFile(p));
+  Status s = Step("syncfile", p);
+  if (s.ok()) s = target()->SyncFile(p);
+  if (!s.ok()) {
+    RecordRWSyncFailed(p);
+    return s;
+  }
+  bool rw;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    rw = rw_.count(p) != 0;
+  }
+  if (rw) {
+    RecordRWSynced(p);
+    return Status::Ok();
+  }
   ASSIGN_OR_RETURN(uint64_t size, target()->FileSize(p));
   RecordSynced(p, size);
   return Status::Ok();

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -240,6 +241,82 @@ class PosixRandomAccessFile : public RandomAccessFile {
   int fd_;
 };
 
+class PosixRandomRWFile : public RandomRWFile {
+ public:
+  PosixRandomRWFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixRandomRWFile() override { ::close(fd_); }
+
+  Result<size_t> WriteSome(uint64_t offset, std::string_view data) override {
+    for (;;) {
+      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return Status::FromErrno(errno, "write " + path_);
+    }
+  }
+
+  Result<size_t> CopySomeFrom(int in, uint64_t in_offset, uint64_t offset, size_t len) override {
+    for (;;) {
+      loff_t ip = static_cast<loff_t>(in_offset), op = static_cast<loff_t>(offset);
+      ssize_t n = ::copy_file_range(in, &ip, fd_, &op, len, 0);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return Status::FromErrno(errno, "copy_file_range to " + path_);
+    }
+  }
+
+  Result<size_t> ReadSome(uint64_t offset, size_t n, char* scratch) const override {
+    for (;;) {
+      ssize_t r = ::pread(fd_, scratch, n, static_cast<off_t>(offset));
+      if (r >= 0) return static_cast<size_t>(r);
+      if (errno != EINTR) return Status::FromErrno(errno, "read " + path_);
+    }
+  }
+
+  Status Truncate(uint64_t size) override {
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      return Status::FromErrno(errno, "truncate " + path_);
+    }
+    return Status::Ok();
+  }
+
+  Status Sync() override {
+    if (::fdatasync(fd_) != 0) return Status::FromErrno(errno, "fdatasync " + path_);
+    return Status::Ok();
+  }
+
+  Result<uint64_t> Size() const override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return Status::FromErrno(errno, "stat " + path_);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  Status SetXattr(const std::string& name, std::string_view value) override {
+    if (::fsetxattr(fd_, name.c_str(), value.data(), value.size(), 0) != 0) {
+      return Status::FromErrno(errno, "setxattr " + name + " of " + path_);
+    }
+    return Status::Ok();
+  }
+
+  Status Chmod(uint32_t mode) override {
+    if (::fchmod(fd_, static_cast<mode_t>(mode)) != 0) {
+      return Status::FromErrno(errno, "chmod " + path_);
+    }
+    return Status::Ok();
+  }
+
+  Result<std::unique_ptr<RandomRWFile>> OpenDirect() const override {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd_);
+    int fd = ::open(self.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open O_DIRECT " + path_);
+    return std::unique_ptr<RandomRWFile>(new PosixRandomRWFile(path_, fd));
+  }
+
+  int fd() const override { return fd_; }
+
+ private:
+  const std::string path_;
+  const int fd_;
+};
+
 class PosixFileLock : public FileLock {
  public:
   explicit PosixFileLock(int fd) : fd_(fd) {}
@@ -283,6 +360,17 @@ class PosixEnv : public Env {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::FromErrno(errno, "open " + path);
     return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd));
+  }
+
+  Result<std::unique_ptr<RandomRWFile>> NewRandomRWFile(const std::string& path,
+                                                        OpenMode mode) override {
+    int flags = O_RDWR | O_CLOEXEC;
+    if (mode == OpenMode::kCreateNew) flags |= O_CREAT | O_EXCL;
+    if (mode == OpenMode::kOpenOrCreate) flags |= O_CREAT;
+    if (mode == OpenMode::kReadOnly) flags = O_RDONLY | O_CLOEXEC;
+    int fd = ::open(path.c_str(), flags, kFileMode);
+    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    return std::unique_ptr<RandomRWFile>(new PosixRandomRWFile(path, fd));
   }
 
   Result<std::string> ReadFile(const std::string& path) override {
@@ -463,6 +551,26 @@ class PosixEnv : public Env {
 };
 
 }  // namespace
+
+Status RandomRWFile::Write(uint64_t offset, std::string_view data) {
+  while (!data.empty()) {
+    ASSIGN_OR_RETURN(size_t n, WriteSome(offset, data));
+    if (n == 0) return Status::FromErrno(EIO, "write made no progress");
+    data.remove_prefix(n);
+    offset += n;
+  }
+  return Status::Ok();
+}
+
+Result<size_t> RandomRWFile::Read(uint64_t offset, size_t n, char* scratch) const {
+  size_t done = 0;
+  while (done < n) {
+    ASSIGN_OR_RETURN(size_t r, ReadSome(offset + done, n - done, scratch + done));
+    if (r == 0) break;
+    done += r;
+  }
+  return done;
+}
 
 Env* Env::Default() {
   static PosixEnv* env = new PosixEnv();

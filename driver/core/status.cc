@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "driver/core/errno_code.h"
+
 namespace snapvol::core {
 
 std::string_view CodeName(Code code) {
@@ -40,13 +42,7 @@ Status Status::FromErrno(int e, std::string_view context) {
   std::string msg(context);
   msg += ": ";
   msg += std::strerror(e);
-  Code code = Code::kIOError;
-  if (e == ENOENT) code = Code::kNotFound;
-  if (e == EEXIST) code = Code::kAlreadyExists;
-  if (e == ENOSPC || e == EDQUOT) code = Code::kResourceExhausted;
-  if (e == EACCES || e == EPERM) code = Code::kPermissionDenied;
-  if (e == EROFS) code = Code::kReadOnly;
-  return Status(code, std::move(msg), e);
+  return Status(CodeForErrno(e), std::move(msg), e);
 }
 
 std::string Status::ToString() const {

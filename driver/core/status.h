@@ -44,7 +44,8 @@ class [[nodiscard]] Status {
     return {Code::kResourceExhausted, std::move(m)};
   }
   static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
-  // Builds an IOError from errno `e`, appending strerror(e) to the context.
+  // Builds a Status from errno `e` (its code from CodeForErrno, errno_code.h),
+  // appending strerror(e) to the context.
   static Status FromErrno(int e, std::string_view context);
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
   static Status Aborted(std::string m) { return {Code::kAborted, std::move(m)}; }

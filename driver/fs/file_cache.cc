@@ -1,6 +1,5 @@
 #include "driver/fs/file_cache.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -38,52 +37,39 @@ Status Errno(const std::string& what) { return Status::FromErrno(errno, what); }
 // rewritten in place afterwards (a later mtime) is not trusted, and dropped.
 constexpr char kCopyXattr[] = "user.snapvol.copy";
 
-// Writes `len` bytes at `pos` of `in` to `out` at `at`, in the kernel where
-// it can.
-Status CopyRange(int in, uint64_t pos, int out, uint64_t at, uint64_t len) {
+// Writes `len` bytes at `pos` of the descriptor `in` (a chunk file) to `out`
+// at `at`, in the kernel where it can.
+Status CopyRange(int in, uint64_t pos, core::RandomRWFile& out, uint64_t at, uint64_t len) {
   bool kernel = true;
   std::vector<char> buf;
   while (len > 0) {
-    ssize_t n = -1;
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(len, 1 << 30));
+    size_t n = 0;
     if (kernel) {
-      loff_t ip = static_cast<loff_t>(pos), op = static_cast<loff_t>(at);
-      n = ::copy_file_range(in, &ip, out, &op, static_cast<size_t>(len), 0);
-      if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
-                    errno == EPERM)) {
+      Result<size_t> copied = out.CopySomeFrom(in, pos, at, want);
+      const int e = copied.status().sys_errno();
+      if (!copied.ok() &&
+          (e == EXDEV || e == EINVAL || e == ENOSYS || e == EOPNOTSUPP || e == EPERM)) {
         kernel = false;
         continue;
       }
+      if (!copied.ok()) return copied.status().Annotate("copying into the file cache");
+      n = *copied;
     } else {
       if (buf.empty()) buf.resize(1 << 20);
-      n = ::pread(in, buf.data(), std::min<uint64_t>(len, buf.size()), static_cast<off_t>(pos));
-      if (n > 0) {
-        for (ssize_t done = 0; done < n;) {
-          ssize_t w = ::pwrite(out, buf.data() + done, static_cast<size_t>(n - done),
-                               static_cast<off_t>(at + static_cast<uint64_t>(done)));
-          if (w < 0 && errno == EINTR) continue;
-          if (w <= 0) return Errno("writing a file cache copy");
-          done += w;
-        }
-      }
+      ssize_t r;
+      do {
+        r = ::pread(in, buf.data(), std::min(want, buf.size()), static_cast<off_t>(pos));
+      } while (r < 0 && errno == EINTR);
+      if (r < 0) return Errno("reading a chunk for the file cache");
+      n = static_cast<size_t>(r);
+      RETURN_IF_ERROR(
+          out.Write(at, std::string_view(buf.data(), n)).Annotate("writing a file cache copy"));
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("copying into the file cache");
     if (n == 0) return Status::Corruption("a chunk file ended early");
-    pos += static_cast<uint64_t>(n);
-    at += static_cast<uint64_t>(n);
-    len -= static_cast<uint64_t>(n);
-  }
-  return Status::Ok();
-}
-
-Status WriteAll(int fd, const char* p, size_t n, uint64_t at) {
-  while (n > 0) {
-    ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(at));
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return Errno("writing a file cache copy");
-    p += w;
-    n -= static_cast<size_t>(w);
-    at += static_cast<uint64_t>(w);
+    pos += n;
+    at += n;
+    len -= n;
   }
   return Status::Ok();
 }
@@ -112,23 +98,21 @@ uint64_t FileCache::BudgetFor(const std::string& dir) {
   return static_cast<uint64_t>(st.f_blocks) * st.f_frsize / 4;
 }
 
-FileCache::FileCache(std::string dir, uint64_t max_bytes, ChunkCache* chunks)
-    : dir_(std::move(dir)), max_bytes_(max_bytes), chunks_(chunks) {
+FileCache::FileCache(std::string dir, uint64_t max_bytes, ChunkCache* chunks, core::Env* env)
+    : dir_(std::move(dir)), max_bytes_(max_bytes), chunks_(chunks), env_(env) {
   if (max_bytes_ == 0) return;
-  Status st = core::Env::Default()->CreateDirs(dir_);
+  Status st = env_->CreateDirs(dir_);
+  // An existing directory keeps its mode; the Env has no chmod by name.
   if (st.ok() && ::chmod(dir_.c_str(), 0700) != 0) st = Errno("restricting " + dir_);
   if (st.ok()) {
     // Copies are marked with a user xattr: without them no copy is trusted.
     const std::string probe = dir_ + "/" + kTmpPrefix + std::to_string(::getpid()) + ".probe";
-    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      st = Errno("creating a file in " + dir_);
-    } else {
-      if (::fsetxattr(fd, kCopyXattr, "probe", 5, 0) != 0) {
-        st = Errno("user xattrs in " + dir_);
-      }
-      ::close(fd);
-      ::unlink(probe.c_str());
+    Result<std::unique_ptr<core::RandomRWFile>> f =
+        env_->NewRandomRWFile(probe, core::OpenMode::kOpenOrCreate);
+    st = f.ok() ? (*f)->SetXattr(kCopyXattr, "probe") : f.status();
+    if (f.ok()) {
+      f->reset();
+      (void)env_->RemoveFile(probe);
     }
   }
   if (!st.ok()) {
@@ -162,7 +146,7 @@ int FileCache::Open(const FileLayout& layout) {
       // Changed since it was made, or not what this key names: drop it.
       ::close(fd);
       fd = -1;
-      ::unlink(path.c_str());
+      (void)env_->RemoveFile(path);
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -188,7 +172,8 @@ void FileCache::Fill(std::shared_ptr<const FileLayout> layout) {
     if (failed_.count(layout->content_key()) != 0) return;
     if (!filling_.insert(layout->content_key()).second) return;
   }
-  if (::access(PathOf(layout->content_key()).c_str(), F_OK) == 0) {
+  if (Result<bool> exists = env_->FileExists(PathOf(layout->content_key()));
+      exists.ok() && *exists) {
     std::lock_guard<std::mutex> lock(mu_);
     filling_.erase(layout->content_key());
     idle_.notify_all();
@@ -213,10 +198,8 @@ void FileCache::FillNow(const std::shared_ptr<const FileLayout>& layout) {
     const std::string tmp = dir_ + "/" + kTmpPrefix + std::to_string(::getpid()) + "." +
                             std::to_string(next_tmp_.fetch_add(1));
     st = Copy(*layout, tmp);
-    if (st.ok() && ::rename(tmp.c_str(), PathOf(key).c_str()) != 0) {
-      st = Errno("naming a file cache copy");
-    }
-    if (!st.ok()) ::unlink(tmp.c_str());
+    if (st.ok()) st = env_->RenameFile(tmp, PathOf(key)).Annotate("naming a file cache copy");
+    if (!st.ok()) (void)env_->RemoveFile(tmp);
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -243,8 +226,10 @@ void FileCache::FillNow(const std::shared_ptr<const FileLayout>& layout) {
 Status FileCache::Copy(const FileLayout& layout, const std::string& tmp) {
   // 0600 while it is filled and marked (the server holds no
   // CAP_DAC_OVERRIDE: setting an xattr needs write permission), 0400 once done.
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno("creating a file cache copy");
+  Result<std::unique_ptr<core::RandomRWFile>> created =
+      env_->NewRandomRWFile(tmp, core::OpenMode::kCreateNew);
+  if (!created.ok()) return created.status().Annotate("creating a file cache copy");
+  core::RandomRWFile& out = **created;
   Status st = Status::Ok();
   std::vector<Segment> segs;
   for (uint64_t off = 0; st.ok() && off < layout.size();) {
@@ -258,28 +243,23 @@ Status FileCache::Copy(const FileLayout& layout, const std::string& tmp) {
     for (const Segment& s : segs) {
       if (!st.ok()) break;
       if (s.fd >= 0) {
-        st = CopyRange(s.fd, s.pos, fd, off, s.len);
+        st = CopyRange(s.fd, s.pos, out, off, s.len);
       } else if (s.mem != Zeros()) {
-        st = WriteAll(fd, s.mem, s.len, off);
+        st = out.Write(off, std::string_view(s.mem, s.len)).Annotate("writing a file cache copy");
       }  // else a hole: left unwritten, the copy stays sparse
       off += s.len;
     }
   }
-  if (st.ok() && ::ftruncate(fd, static_cast<off_t>(layout.size())) != 0) {
-    st = Errno("sizing a file cache copy");
-  }
+  if (st.ok()) st = out.Truncate(layout.size()).Annotate("sizing a file cache copy");
   // Synced before it is named: after a crash a name holds all its bytes.
-  if (st.ok() && ::fdatasync(fd) != 0) st = Errno("syncing a file cache copy");
+  if (st.ok()) st = out.Sync().Annotate("syncing a file cache copy");
   struct stat done;
-  if (st.ok() && ::fstat(fd, &done) != 0) st = Errno("checking a file cache copy");
+  if (st.ok() && ::fstat(out.fd(), &done) != 0) st = Errno("checking a file cache copy");
   if (st.ok()) {
-    const std::string id = store::FileIdentity(done);
-    if (::fsetxattr(fd, kCopyXattr, id.data(), id.size(), 0) != 0) {
-      st = Errno("marking a file cache copy complete");
-    }
+    st = out.SetXattr(kCopyXattr, store::FileIdentity(done))
+             .Annotate("marking a file cache copy complete");
   }
-  if (st.ok() && ::fchmod(fd, 0400) != 0) st = Errno("sealing a file cache copy");
-  if (::close(fd) != 0 && st.ok()) st = Errno("closing a file cache copy");
+  if (st.ok()) st = out.Chmod(0400).Annotate("sealing a file cache copy");
   return st;
 }
 
@@ -289,13 +269,14 @@ void FileCache::Evict() {
     uint64_t bytes;
     std::string path;
   };
+  Result<std::vector<std::string>> names = env_->ListDir(dir_);
+  if (!names.ok()) return;
   std::vector<Entry> entries;
   uint64_t total = 0;
-  DIR* d = ::opendir(dir_.c_str());
-  if (d == nullptr) return;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::string path = dir_ + "/" + e->d_name;
+  for (const std::string& name : *names) {
+    if (name[0] == '.') continue;
+    std::string path = dir_ + "/" + name;
+    // Blocks and access times: only stat(2) has them.
     struct stat st;
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     const uint64_t bytes = static_cast<uint64_t>(st.st_blocks) * 512;
@@ -303,14 +284,13 @@ void FileCache::Evict() {
     entries.push_back(
         {st.st_atim.tv_sec * 1'000'000'000LL + st.st_atim.tv_nsec, bytes, std::move(path)});
   }
-  ::closedir(d);
   if (total <= max_bytes_) return;
   std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return a.atime_ns < b.atime_ns; });
   uint64_t evicted = 0;
   for (const Entry& e : entries) {
     if (total <= max_bytes_) break;
-    if (::unlink(e.path.c_str()) == 0) {
+    if (env_->RemoveFile(e.path).ok()) {
       total -= e.bytes;
       ++evicted;
     }
@@ -320,18 +300,16 @@ void FileCache::Evict() {
 }
 
 void FileCache::RemoveStaleTemporaries() {
-  DIR* d = ::opendir(dir_.c_str());
-  if (d == nullptr) return;
+  Result<std::vector<std::string>> names = env_->ListDir(dir_);
+  if (!names.ok()) return;
   const std::string prefix = kTmpPrefix;
-  while (dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
+  for (const std::string& name : *names) {
     if (name.rfind(prefix, 0) != 0) continue;
     // .fill.<pid>.<n>: the writer's pid; its copy is abandoned once it is gone.
     const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
     if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;
-    ::unlink((dir_ + "/" + name).c_str());
+    (void)env_->RemoveFile(dir_ + "/" + name);
   }
-  ::closedir(d);
 }
 
 void FileCache::Drain() {

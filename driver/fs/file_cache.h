@@ -16,6 +16,10 @@
 // copies go first (an open copy stays readable until closed). Copies are made in the background,
 // never before a read is answered: the first reads of a file go through the mount as before.
 //
+// Files are created, written, synced, marked, renamed and removed through a
+// core::Env (tests pass a FaultEnv); Open hands out a plain descriptor,
+// since the kernel takes it as the backing file of passthrough reads.
+//
 // Thread-safe.
 #pragma once
 
@@ -27,6 +31,7 @@
 #include <set>
 #include <string>
 
+#include "driver/core/env.h"
 #include "driver/core/hash.h"
 #include "driver/core/status.h"
 #include "driver/fs/chunk_cache.h"
@@ -49,9 +54,10 @@ class FileCache {
   // cache (and passthrough reads) off.
   static uint64_t BudgetFor(const std::string& dir);
 
-  // `chunks` must outlive the cache. Creates `dir` if needed and removes
-  // copies left half-written by servers that are gone.
-  FileCache(std::string dir, uint64_t max_bytes, ChunkCache* chunks);
+  // `chunks` and `env` must outlive the cache. Creates `dir` if needed and
+  // removes copies left half-written by servers that are gone.
+  FileCache(std::string dir, uint64_t max_bytes, ChunkCache* chunks,
+            core::Env* env = core::Env::Default());
   ~FileCache();  // waits for a running copy
   FileCache(const FileCache&) = delete;
   FileCache& operator=(const FileCache&) = delete;
@@ -89,6 +95,7 @@ class FileCache {
   const std::string dir_;
   uint64_t max_bytes_;  // 0: off
   ChunkCache* const chunks_;
+  core::Env* const env_;
   std::atomic<uint64_t> next_tmp_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> stop_at_ns_{0};  // a running copy gives up then

@@ -16,39 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "driver/core/errno_code.h"
 #include "driver/fs/fuse_reply.h"
 #include "driver/fs/fuse_session.h"
 
 namespace snapvol::fs {
 
-int ErrnoOf(const core::Status& s) {
-  if (s.ok()) return 0;
-  if (s.sys_errno() != 0) return s.sys_errno();
-  switch (s.code()) {
-    case core::Code::kNotFound:
-      return ENOENT;
-    case core::Code::kAlreadyExists:
-      return EEXIST;
-    case core::Code::kInvalidArgument:
-      return EINVAL;
-    case core::Code::kFailedPrecondition:
-      return EPERM;
-    case core::Code::kResourceExhausted:
-      return ENOSPC;
-    case core::Code::kPermissionDenied:
-      return EACCES;
-    case core::Code::kReadOnly:
-      return EROFS;
-    case core::Code::kAborted:
-      return EAGAIN;
-    case core::Code::kCorruption:
-    case core::Code::kIOError:
-    case core::Code::kUnavailable:
-    case core::Code::kInternal:
-    default:
-      return EIO;
-  }
-}
+int ErrnoOf(const core::Status& s) { return core::ErrnoForStatus(s); }
 
 namespace {
 

@@ -1,9 +1,5 @@
 #include "driver/fs/journal.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -39,18 +35,6 @@ uint32_t GetU32(const char* p) {
   return v;
 }
 
-Status WriteAll(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno(errno, "appending to " + what);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 uint32_t Crc32c(std::string_view data) {
@@ -82,6 +66,7 @@ Result<JournalContents> DecodeJournal(std::string_view bytes) {
     return Status::Corruption("journal does not start with the magic \"svJ1\"");
   }
   bytes.remove_prefix(kMagic.size());
+  out.good_bytes = kMagic.size();
   while (!bytes.empty()) {
     if (bytes.size() < kHeader) {
       out.torn = true;
@@ -102,72 +87,101 @@ Result<JournalContents> DecodeJournal(std::string_view bytes) {
     }
     out.records.push_back(std::move(record));
     bytes.remove_prefix(kHeader + len);
+    out.good_bytes += kHeader + len;
   }
   return out;
 }
 
-Result<JournalContents> ReadJournalFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("journal " + path + " not found");
-    return Status::FromErrno(errno, "opening journal " + path);
-  }
-  std::string bytes;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return Status::FromErrno(e, "reading journal " + path);
+Result<JournalContents> ReadJournalFile(const std::string& path, core::Env* env) {
+  Result<std::string> bytes = env->ReadFile(path);
+  if (!bytes.ok()) {
+    if (bytes.status().Is(core::Code::kNotFound)) {
+      return Status::NotFound("journal " + path + " not found");
     }
-    if (n == 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
+    return bytes.status().Annotate("reading journal");
   }
-  ::close(fd);
-  Result<JournalContents> r = DecodeJournal(bytes);
+  Result<JournalContents> r = DecodeJournal(*bytes);
   if (!r.ok()) return r.status().Annotate(path);
   return r;
 }
 
-Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir, uint64_t gen) {
-  std::unique_ptr<Journal> j(new Journal(dir));
+Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir, uint64_t gen,
+                                               core::Env* env) {
+  std::unique_ptr<Journal> j(new Journal(dir, env));
+  std::lock_guard<std::mutex> lock(j->mu_);
   RETURN_IF_ERROR(j->OpenGen(gen));
   return j;
 }
 
-Journal::~Journal() {
-  if (fd_ >= 0) ::close(fd_);
-}
+Journal::~Journal() = default;
+
+std::string Journal::PathOf(uint64_t gen) const { return MountDirLayout(dir_).JournalFile(gen); }
 
 Status Journal::OpenGen(uint64_t gen) {
-  const std::string path = MountDirLayout(dir_).JournalFile(gen);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FromErrno(errno, "opening journal " + path);
-  off_t end = ::lseek(fd, 0, SEEK_END);
-  if (end == 0) {
-    Status s = WriteAll(fd, kMagic, path);
-    if (!s.ok()) {
-      ::close(fd);
-      return s;
-    }
+  const std::string path = PathOf(gen);
+  ASSIGN_OR_RETURN(std::unique_ptr<core::RandomRWFile> file,
+                   env_->NewRandomRWFile(path, core::OpenMode::kOpenOrCreate));
+  ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  uint64_t end = 0;
+  if (size > 0) {
+    // An existing generation: continue after its last whole record, so a
+    // torn tail (a crash, a full disk) does not hide the records after it.
+    std::string bytes(size, '\0');
+    ASSIGN_OR_RETURN(size_t got, file->Read(0, size, bytes.data()));
+    bytes.resize(got);
+    Result<JournalContents> old = DecodeJournal(bytes);
+    if (!old.ok()) return old.status().Annotate(path);
+    end = old->good_bytes;
   }
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
+  if (end < kMagic.size()) {
+    RETURN_IF_ERROR(file->Write(0, kMagic).Annotate("starting journal " + path));
+    end = kMagic.size();
+  }
+  if (size > end) RETURN_IF_ERROR(file->Truncate(end).Annotate("cutting journal " + path));
+  if (file_ != nullptr) unsynced_.push_back(gen_);
+  file_ = std::move(file);
   gen_ = gen;
+  end_ = end;
+  named_ = false;
   return Status::Ok();
 }
 
 Status Journal::Append(const mount::JournalRecord& record) {
   std::string bytes = EncodeJournalRecord(record);
   std::lock_guard<std::mutex> lock(mu_);
-  return WriteAll(fd_, bytes, MountDirLayout(dir_).JournalFile(gen_));
+  Status s = file_->Write(end_, bytes);
+  if (!s.ok()) {
+    // Not acknowledged: the next record overwrites it. Cut it off too, so a
+    // reader stops at end_ even if nothing is appended again (best effort).
+    (void)file_->Truncate(end_);
+    return s.Annotate("appending to journal " + PathOf(gen_));
+  }
+  end_ += bytes.size();
+  return Status::Ok();
+}
+
+Status Journal::SyncFailed(uint64_t gen, Status s) {
+  sync_failed_gen_ = gen;
+  sync_error_ = s.Annotate("syncing the journal");
+  return sync_error_;
 }
 
 Status Journal::Sync() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (::fdatasync(fd_) != 0) return Status::FromErrno(errno, "syncing the journal");
+  if (sync_failed_gen_ != 0) return sync_error_;
+  while (!unsynced_.empty()) {
+    const uint64_t g = unsynced_.back();
+    Status s = env_->SyncFile(PathOf(g));
+    if (!s.ok()) return SyncFailed(g, s);
+    unsynced_.pop_back();
+  }
+  if (Status s = file_->Sync(); !s.ok()) return SyncFailed(gen_, s);
+  if (!named_) {
+    // The new generations' names (this one's and rotated ones') must
+    // survive too.
+    if (Status s = env_->SyncDir(dir_); !s.ok()) return SyncFailed(gen_, s);
+    named_ = true;
+  }
   return Status::Ok();
 }
 
@@ -179,14 +193,18 @@ Result<uint64_t> Journal::Rotate() {
 }
 
 Status Journal::RemoveThrough(uint64_t gen) {
-  ASSIGN_OR_RETURN(std::vector<uint64_t> gens, List(dir_));
+  ASSIGN_OR_RETURN(std::vector<uint64_t> gens, List(dir_, env_));
   std::lock_guard<std::mutex> lock(mu_);
   for (uint64_t g : gens) {
     if (g > gen || g == gen_) continue;
-    const std::string path = MountDirLayout(dir_).JournalFile(g);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return Status::FromErrno(errno, "removing journal " + path);
-    }
+    Status s = env_->RemoveFile(PathOf(g));
+    if (!s.ok() && !s.Is(core::Code::kNotFound)) return s.Annotate("removing a journal");
+  }
+  std::erase_if(unsynced_, [&](uint64_t g) { return g <= gen; });
+  // The records a failed Sync may have lost are in the store now.
+  if (sync_failed_gen_ != 0 && sync_failed_gen_ <= gen && sync_failed_gen_ != gen_) {
+    sync_failed_gen_ = 0;
+    sync_error_ = Status::Ok();
   }
   return Status::Ok();
 }
@@ -196,14 +214,12 @@ uint64_t Journal::gen() const {
   return gen_;
 }
 
-Result<std::vector<uint64_t>> Journal::List(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return Status::FromErrno(errno, "listing " + dir);
+Result<std::vector<uint64_t>> Journal::List(const std::string& dir, core::Env* env) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
   std::vector<uint64_t> gens;
-  while (struct dirent* e = ::readdir(d)) {
-    if (auto g = MountDirLayout::ParseJournalName(e->d_name)) gens.push_back(*g);
+  for (const std::string& name : names) {
+    if (auto g = MountDirLayout::ParseJournalName(name)) gens.push_back(*g);
   }
-  ::closedir(d);
   std::sort(gens.begin(), gens.end());
   return gens;
 }

@@ -71,43 +71,45 @@ size_t UpperFile::OpenDescriptors() { return UpperFilePool::Get().open(); }
 
 Result<UpperFile::Use> UpperFile::Acquire() const {
   std::lock_guard<std::mutex> l(fd_mu_);
-  if (fd_ < 0) {
-    int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return Status::FromErrno(errno, "reopening upper file " + path_);
-    fd_ = fd;
+  if (file_ == nullptr) {
+    Result<std::unique_ptr<core::RandomRWFile>> file =
+        env_->NewRandomRWFile(path_, core::OpenMode::kOpenExisting);
+    if (!file.ok()) return file.status().Annotate("reopening upper file");
+    file_ = std::move(*file);
     UpperFilePool::Get().Opened();
   }
   ++uses_;
-  return Use(this, fd_);
+  return Use(this, file_.get());
 }
 
 void UpperFile::Release() const {
   bool idle;
   {
     std::lock_guard<std::mutex> l(fd_mu_);
-    idle = --uses_ == 0 && fd_ >= 0 && !pinned_;
+    idle = --uses_ == 0 && file_ != nullptr && !pinned_;
   }
   if (idle) UpperFilePool::Get().Idle(this);
 }
 
 void UpperFile::CloseIfIdle() const {
   std::lock_guard<std::mutex> l(fd_mu_);
-  if (uses_ != 0 || pinned_ || fd_ < 0) return;
-  ::close(fd_);
-  fd_ = -1;
-  if (direct_fd_ >= 0) ::close(direct_fd_);
-  direct_fd_ = -1;
+  if (uses_ != 0 || pinned_ || file_ == nullptr) return;
+  file_.reset();
+  direct_.reset();
   UpperFilePool::Get().Closed();
 }
 
-int UpperFile::DirectFd() const {
+core::RandomRWFile* UpperFile::Direct() const {
   std::lock_guard<std::mutex> l(fd_mu_);
-  if (direct_fd_ < 0 && !direct_off_ && fd_ >= 0) {
-    const std::string self = "/proc/self/fd/" + std::to_string(fd_);
-    direct_fd_ = ::open(self.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
-    if (direct_fd_ < 0) direct_off_ = true;
+  if (direct_ == nullptr && !direct_off_ && file_ != nullptr) {
+    Result<std::unique_ptr<core::RandomRWFile>> direct = file_->OpenDirect();
+    if (direct.ok()) {
+      direct_ = std::move(*direct);
+    } else {
+      direct_off_ = true;
+    }
   }
-  return direct_fd_;
+  return direct_.get();
 }
 
 void UpperFile::NoDirectIo() const {
@@ -131,74 +133,74 @@ char* DirectBuffer() {
   return buf.get();
 }
 
-Status PwriteFully(int fd, const char* p, size_t n, uint64_t off, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno(errno, "writing upper file " + path);
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-    off += static_cast<uint64_t>(w);
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
-Result<size_t> UpperFile::PwriteAt(int fd, std::string_view data, uint64_t off) const {
-  const char* p = data.data();
-  size_t n = data.size();
+Result<size_t> UpperFile::PwriteAt(core::RandomRWFile& file, std::string_view data,
+                                   uint64_t off) const {
+  const size_t n = data.size();
   const size_t head = (kDirectBlock - off % kDirectBlock) % kDirectBlock;
   const size_t aligned = n > head ? (n - head) / kDirectBlock * kDirectBlock : 0;
-  int dfd = aligned >= kDirectMinBytes ? DirectFd() : -1;
-  char* buf = dfd >= 0 ? DirectBuffer() : nullptr;
-  if (buf == nullptr) {
-    RETURN_IF_ERROR(PwriteFully(fd, p, n, off, path_));
-    Feed(fd, data, off);
-    return data.size();
-  }
-  const uint64_t start = off;
-  RETURN_IF_ERROR(PwriteFully(fd, p, head, off, path_));
-  p += head;
-  off += head;
-  size_t left = aligned;
-  while (left > 0) {
-    const size_t step = std::min(left, kDirectBufferBytes);
-    std::memcpy(buf, p, step);
-    ssize_t w = ::pwrite(dfd, buf, step, static_cast<off_t>(off));
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EINVAL) {
-      // The file system takes O_DIRECT opens but not these writes.
-      NoDirectIo();
-      break;
+  core::RandomRWFile* direct = aligned >= kDirectMinBytes ? Direct() : nullptr;
+  char* buf = direct != nullptr ? DirectBuffer() : nullptr;
+  size_t done = 0;  // bytes of `data` written, front to back
+  // Writes the next `len` bytes through the page cache.
+  auto buffered = [&](size_t len) -> Status {
+    for (const size_t end = done + len; done < end;) {
+      ASSIGN_OR_RETURN(size_t w, file.WriteSome(off + done, data.substr(done, end - done)));
+      if (w == 0) return Status::FromErrno(EIO, "write made no progress");
+      done += w;
     }
-    if (w < 0) return Status::FromErrno(errno, "writing upper file " + path_);
-    // A short direct write leaves an aligned remainder or a buffered tail.
-    p += w;
-    off += static_cast<uint64_t>(w);
-    left -= static_cast<size_t>(w);
-    if (static_cast<size_t>(w) % kDirectBlock != 0) break;
+    return Status::Ok();
+  };
+  Status s = Status::Ok();
+  if (buf == nullptr) {
+    s = buffered(n);
+  } else {
+    s = buffered(head);
+    for (size_t left = aligned; s.ok() && left > 0;) {
+      const size_t step = std::min(left, kDirectBufferBytes);
+      std::memcpy(buf, data.data() + done, step);
+      Result<size_t> w = direct->WriteSome(off + done, std::string_view(buf, step));
+      if (!w.ok() && w.status().sys_errno() == EINVAL) {
+        // The file system takes O_DIRECT opens but not these writes.
+        NoDirectIo();
+        break;
+      }
+      if (!w.ok()) {
+        s = w.status();
+        break;
+      }
+      // A short direct write leaves an aligned remainder or a buffered tail.
+      done += *w;
+      left -= *w;
+      if (*w == 0 || *w % kDirectBlock != 0) break;
+    }
+    if (s.ok()) s = buffered(n - done);
   }
-  RETURN_IF_ERROR(PwriteFully(fd, p, static_cast<size_t>(data.data() + n - p), off, path_));
-  Feed(fd, data, start);
-  return data.size();
+  if (!s.ok()) {
+    if (done == 0) return s.Annotate("writing upper file");
+    // The disk filled part-way: a short write, as write(2) reports it, so
+    // the size the mount shows is the file's. The next write gets the error.
+    DropStream();
+    return done;
+  }
+  Feed(file, data, off);
+  return n;
 }
 
 namespace {
 std::atomic<int> g_streams{0};  // files streaming now, process-wide
 }  // namespace
 
-void UpperFile::Feed(int fd, std::string_view data, uint64_t off) const {
+void UpperFile::Feed(const core::RandomRWFile& file, std::string_view data, uint64_t off) const {
   if (stream_store_ == nullptr) return;
   std::lock_guard<std::mutex> l(stream_mu_);
   if (stream_ == nullptr) {
     // Start only on a big first write into an empty file: what a job saving
     // a checkpoint or a model does. Small files gain nothing.
     if (off != 0 || data.size() < kDirectMinBytes) return;
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != data.size()) return;
+    Result<uint64_t> size = file.Size();
+    if (!size.ok() || *size != data.size()) return;
     if (g_streams.fetch_add(1) >= kMaxStreams) {
       g_streams.fetch_sub(1);
       return;
@@ -258,42 +260,53 @@ std::optional<UpperFile::Snap> UpperFile::TakeSealed() {
   return sealed_;
 }
 
-Result<std::shared_ptr<UpperFile>> UpperFile::Create(const std::string& path, uint64_t id) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FromErrno(errno, "creating upper file " + path);
+std::shared_ptr<UpperFile> UpperFile::Adopt(core::Env* env,
+                                            std::unique_ptr<core::RandomRWFile> file,
+                                            const std::string& path, uint64_t id) {
   UpperFilePool::Get().Opened();
-  std::shared_ptr<UpperFile> f(new UpperFile(fd, id, path));
+  std::shared_ptr<UpperFile> f(new UpperFile(env, std::move(file), id, path));
   UpperFilePool::Get().Idle(f.get());
   return f;
 }
 
-Result<std::shared_ptr<UpperFile>> UpperFile::Open(const std::string& path, uint64_t id) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("upper file " + path + " not found");
-    return Status::FromErrno(errno, "opening upper file " + path);
+Result<std::shared_ptr<UpperFile>> UpperFile::Create(const std::string& path, uint64_t id,
+                                                     core::Env* env) {
+  Result<std::unique_ptr<core::RandomRWFile>> file =
+      env->NewRandomRWFile(path, core::OpenMode::kCreateNew);
+  if (!file.ok()) return file.status().Annotate("creating upper file");
+  return Adopt(env, std::move(*file), path, id);
+}
+
+Result<std::shared_ptr<UpperFile>> UpperFile::Open(const std::string& path, uint64_t id,
+                                                   core::Env* env) {
+  Result<std::unique_ptr<core::RandomRWFile>> file =
+      env->NewRandomRWFile(path, core::OpenMode::kOpenExisting);
+  if (!file.ok()) {
+    if (file.status().Is(core::Code::kNotFound)) {
+      return Status::NotFound("upper file " + path + " not found");
+    }
+    return file.status().Annotate("opening upper file");
   }
-  UpperFilePool::Get().Opened();
-  std::shared_ptr<UpperFile> f(new UpperFile(fd, id, path));
-  UpperFilePool::Get().Idle(f.get());
+  std::shared_ptr<UpperFile> f = Adopt(env, std::move(*file), path, id);
+  f->named_ = true;  // found by its name
   return f;
 }
 
 UpperFile::~UpperFile() {
   DropStream();  // gives its slot back (a file removed while being written)
   UpperFilePool::Get().Forget(this);
-  if (direct_fd_ >= 0) ::close(direct_fd_);
-  if (fd_ >= 0) {
-    ::close(fd_);
+  direct_.reset();
+  if (file_ != nullptr) {
+    file_.reset();
     UpperFilePool::Get().Closed();
   }
 }
 
 Result<uint64_t> UpperFile::Size() const {
   ASSIGN_OR_RETURN(Use use, Acquire());
-  struct stat st;
-  if (::fstat(use.fd(), &st) != 0) return Status::FromErrno(errno, "stat of upper file " + path_);
-  return static_cast<uint64_t>(st.st_size);
+  Result<uint64_t> size = use.file_->Size();
+  if (!size.ok()) return size.status().Annotate("upper file");
+  return size;
 }
 
 bool UpperFile::WaitQuiet(int64_t quiet_ns, int64_t deadline_ns) const {
@@ -312,16 +325,28 @@ Status UpperFile::Truncate(uint64_t size) {
   ASSIGN_OR_RETURN(Use use, Acquire());
   WriteScope scope(this);
   DropStream();
-  if (::ftruncate(use.fd(), static_cast<off_t>(size)) != 0) {
-    return Status::FromErrno(errno, "truncating upper file " + path_);
-  }
-  return Status::Ok();
+  return use.file_->Truncate(size).Annotate("truncating upper file");
 }
 
 Status UpperFile::Sync() {
   ASSIGN_OR_RETURN(Use use, Acquire());
-  if (::fdatasync(use.fd()) != 0) return Status::FromErrno(errno, "syncing upper file " + path_);
-  return Status::Ok();
+  bool unlinked;
+  {
+    std::lock_guard<std::mutex> l(fd_mu_);
+    unlinked = pinned_;
+  }
+  std::lock_guard<std::mutex> l(sync_mu_);
+  if (!sync_error_.ok()) return sync_error_;
+  Status s = use.file_->Sync();
+  if (s.ok() && !named_ && !unlinked) {
+    // A new file's name is durable only once its directory is synced.
+    const size_t slash = path_.find_last_of('/');
+    s = env_->SyncDir(slash == std::string::npos ? "." : path_.substr(0, slash));
+    named_ = s.ok();
+  }
+  if (s.ok()) return s;
+  sync_error_ = s.Annotate("syncing upper file");
+  return sync_error_;
 }
 
 void UpperFile::Unlink() {
@@ -331,27 +356,27 @@ void UpperFile::Unlink() {
     std::lock_guard<std::mutex> l(fd_mu_);
     if (use.ok()) pinned_ = true;
   }
-  ::unlink(path_.c_str());
+  // Best effort: a name left behind holds no journaled content (recovery
+  // replays only files the journal names, and it names this one no more).
+  (void)env_->RemoveFile(path_);
 }
 
 Result<UpperFile::Snap> UpperFile::ReadInto(store::ObjectStore* objects) {
   ASSIGN_OR_RETURN(Use use, Acquire());
-  const int fd = use.fd();
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "stat of upper file " + path_);
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  const core::RandomRWFile& file = *use.file_;
+  // SEEK_DATA/SEEK_HOLE below need the descriptor; they only read.
+  const int fd = file.fd();
+  Result<uint64_t> file_size = file.Size();
+  if (!file_size.ok()) return file_size.status().Annotate("upper file");
+  const uint64_t size = *file_size;
   if (size <= volume::kInlineLimit) {
     // What FileWriter makes of it (holes read as zeros), without its
     // machinery: a commit of 100k small files does this 100k times.
     std::string bytes(size, '\0');
-    size_t got = 0;
-    while (got < size) {
-      ssize_t n = ::pread(fd, bytes.data() + got, size - got, static_cast<off_t>(got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::FromErrno(errno, "reading upper file " + path_);
-      if (n == 0) break;  // shrank under us; the version check rejects this read
-      got += static_cast<size_t>(n);
-    }
+    // Short only if it shrank under us; the version check rejects this read.
+    Result<size_t> read = file.Read(0, size, bytes.data());
+    if (!read.ok()) return read.status().Annotate("reading upper file");
+    const size_t got = *read;
     bytes.resize(got);
     Snap snap;
     snap.size = got;
@@ -363,8 +388,8 @@ Result<UpperFile::Snap> UpperFile::ReadInto(store::ObjectStore* objects) {
   // Big files are read back with direct I/O: their bytes were mostly written
   // that way and are not in the page cache; reading them through it would
   // fill fresh pages only to copy them out once.
-  int dfd = size >= 4 * kDirectBufferBytes ? DirectFd() : -1;
-  char* dbuf = dfd >= 0 ? DirectBuffer() : nullptr;
+  core::RandomRWFile* direct = size >= 4 * kDirectBufferBytes ? Direct() : nullptr;
+  char* dbuf = direct != nullptr ? DirectBuffer() : nullptr;
   uint64_t pos = 0;
   while (pos < size) {
     off_t data = ::lseek(fd, static_cast<off_t>(pos), SEEK_DATA);
@@ -380,33 +405,31 @@ Result<UpperFile::Snap> UpperFile::ReadInto(store::ObjectStore* objects) {
     while (pos < hole_at) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(hole_at - pos, kDirectBufferBytes));
       const char* got = nullptr;
-      ssize_t n = -1;
+      Result<size_t> read = size_t{0};
       if (dbuf != nullptr && pos % kDirectBlock == 0) {
         const size_t span = (want + kDirectBlock - 1) / kDirectBlock * kDirectBlock;
-        n = ::pread(dfd, dbuf, span, static_cast<off_t>(pos));
-        if (n < 0 && errno == EINVAL) {
+        read = direct->ReadSome(pos, span, dbuf);
+        if (!read.ok() && read.status().sys_errno() == EINVAL) {
           NoDirectIo();
           dbuf = nullptr;
           continue;
         }
-        n = std::min<ssize_t>(n, static_cast<ssize_t>(want));
+        if (read.ok()) read = std::min(*read, want);
         got = dbuf;
       } else {
         buf.resize(want);
-        n = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
+        read = file.ReadSome(pos, want, buf.data());
         got = buf.data();
       }
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Status::FromErrno(errno, "reading upper file " + path_);
-      }
+      if (!read.ok()) return read.status().Annotate("reading upper file");
+      const size_t n = *read;
       if (n == 0) {  // shrank under us; the version check rejects this read
         RETURN_IF_ERROR(writer.WriteHole(size - pos));
         pos = size;
         break;
       }
-      RETURN_IF_ERROR(writer.Write(std::string_view(got, static_cast<size_t>(n))));
-      pos += static_cast<uint64_t>(n);
+      RETURN_IF_ERROR(writer.Write(std::string_view(got, n)));
+      pos += n;
     }
   }
   Snap snap;

@@ -18,6 +18,13 @@
 // 100k files between commits without running the server out of descriptors.
 // An unlinked file (still open by the application) keeps its descriptor.
 //
+// I/O goes through a core::Env RandomRWFile (tests pass a FaultEnv); the
+// descriptor itself (Use::fd()) is handed out only for what needs a real one:
+// splicing FUSE reads and writes, copy-up from chunk files. Sync() makes the
+// bytes and, the first time, the file's name durable; a failed Sync stays
+// failed (Linux reports a failed write-back once: a later success would not
+// mean the earlier bytes are on disk).
+//
 // Thread-safe (pread/pwrite on one descriptor; counters are atomic).
 #pragma once
 
@@ -29,6 +36,7 @@
 #include <string>
 #include <string_view>
 
+#include "driver/core/env.h"
 #include "driver/core/monotonic_clock.h"
 #include "driver/core/result.h"
 #include "driver/fs/upper_stream.h"
@@ -42,10 +50,12 @@ using core::Status;
 
 class UpperFile {
  public:
-  // Creates `path` (must not exist), empty.
-  static Result<std::shared_ptr<UpperFile>> Create(const std::string& path, uint64_t id);
+  // Creates `path` (must not exist), empty. `env` must outlive the file.
+  static Result<std::shared_ptr<UpperFile>> Create(const std::string& path, uint64_t id,
+                                                   core::Env* env = core::Env::Default());
   // Opens an existing upper file (recovery). NotFound if absent.
-  static Result<std::shared_ptr<UpperFile>> Open(const std::string& path, uint64_t id);
+  static Result<std::shared_ptr<UpperFile>> Open(const std::string& path, uint64_t id,
+                                                 core::Env* env = core::Env::Default());
   ~UpperFile();
   UpperFile(const UpperFile&) = delete;
   UpperFile& operator=(const UpperFile&) = delete;
@@ -53,30 +63,30 @@ class UpperFile {
   // Keeps the file's descriptor open while alive.
   class Use {
    public:
-    Use(Use&& o) noexcept : f_(o.f_), fd_(o.fd_) { o.f_ = nullptr; }
+    Use(Use&& o) noexcept : f_(o.f_), file_(o.file_) { o.f_ = nullptr; }
     Use(const Use&) = delete;
     Use& operator=(const Use&) = delete;
     Use& operator=(Use&&) = delete;
     ~Use() {
       if (f_ != nullptr) f_->Release();
     }
-    int fd() const { return fd_; }
+    int fd() const { return file_->fd(); }
     // Writes all of `data` at `off` (a write for snapshot purposes: call it
     // inside a WriteScope). Large block-aligned spans go through a second,
     // O_DIRECT descriptor: copying into fresh page-cache pages is the main
     // cost of a big write (measured: ~60% of the server's CPU), and the
     // commit reads the bytes back once anyway. The rest is written buffered.
     Result<size_t> Pwrite(std::string_view data, uint64_t off) const {
-      return f_->PwriteAt(fd_, data, off);
+      return f_->PwriteAt(*file_, data, off);
     }
     // The caller changes the bytes through fd() itself: no streaming.
     void WritesRaw() const { f_->DropStream(); }
 
    private:
     friend class UpperFile;
-    Use(const UpperFile* f, int fd) : f_(f), fd_(fd) {}
+    Use(const UpperFile* f, core::RandomRWFile* file) : f_(f), file_(file) {}
     const UpperFile* f_;
-    int fd_;
+    core::RandomRWFile* file_;
   };
   // The descriptor, reopened if the pool closed it.
   Result<Use> Acquire() const;
@@ -144,16 +154,19 @@ class UpperFile {
 
  private:
   friend class UpperFilePool;
-  UpperFile(int fd, uint64_t id, std::string path) : fd_(fd), id_(id), path_(std::move(path)) {}
+  UpperFile(core::Env* env, std::unique_ptr<core::RandomRWFile> file, uint64_t id, std::string path)
+      : env_(env), file_(std::move(file)), id_(id), path_(std::move(path)) {}
+  static std::shared_ptr<UpperFile> Adopt(core::Env* env, std::unique_ptr<core::RandomRWFile> file,
+                                          const std::string& path, uint64_t id);
   Result<Snap> ReadInto(store::ObjectStore* objects);
-  Result<size_t> PwriteAt(int fd, std::string_view data, uint64_t off) const;
-  // The O_DIRECT descriptor (opened on first use through /proc/self/fd, so
-  // it works for unlinked files too), or -1 where the file system refuses
-  // direct I/O. Call while holding a Use.
-  int DirectFd() const;
+  Result<size_t> PwriteAt(core::RandomRWFile& file, std::string_view data, uint64_t off) const;
+  // The O_DIRECT twin of the file (opened on first use, see
+  // RandomRWFile::OpenDirect), or null where the file system refuses direct
+  // I/O. Call while holding a Use.
+  core::RandomRWFile* Direct() const;
   void NoDirectIo() const;
   // Streaming (see EnableStreaming); stream_mu_ guards the stream fields.
-  void Feed(int fd, std::string_view data, uint64_t off) const;
+  void Feed(const core::RandomRWFile& file, std::string_view data, uint64_t off) const;
   void DropStream() const;
   void DropStreamLocked() const;
   void SealLocked() const;
@@ -162,12 +175,17 @@ class UpperFile {
   // Closes the descriptor if nobody uses it and the file is not unlinked.
   void CloseIfIdle() const;
 
+  core::Env* const env_;
   mutable std::mutex fd_mu_;
-  mutable int fd_;                   // -1 while closed by the pool; guarded by fd_mu_
-  mutable int uses_ = 0;             // guarded by fd_mu_
-  mutable int direct_fd_ = -1;       // guarded by fd_mu_; closed with fd_
-  mutable bool direct_off_ = false;  // guarded by fd_mu_: no direct I/O here
-  bool pinned_ = false;              // unlinked: never closed early; guarded by fd_mu_
+  mutable std::unique_ptr<core::RandomRWFile> file_;    // null while closed by the pool; fd_mu_
+  mutable int uses_ = 0;                                // guarded by fd_mu_
+  mutable std::unique_ptr<core::RandomRWFile> direct_;  // guarded by fd_mu_; closed with file_
+  mutable bool direct_off_ = false;                     // guarded by fd_mu_: no direct I/O here
+  bool pinned_ = false;  // unlinked: never closed early; guarded by fd_mu_
+  // Serializes Sync (never held with fd_mu_, which writers take).
+  std::mutex sync_mu_;
+  bool named_ = false;  // guarded by sync_mu_: its directory was synced
+  Status sync_error_;   // guarded by sync_mu_: a failed Sync, for good
   const uint64_t id_;
   const std::string path_;
   std::atomic<uint64_t> inflight_{0};

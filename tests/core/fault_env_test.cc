@@ -250,5 +250,93 @@ TEST(PosixEnvTest, ReadWriteListRename) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(PosixEnvTest, RandomRWFileModesAndPositionalIo) {
+  char tmpl[] = "/tmp/snapvol-posixenv-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  Env* env = Env::Default();
+  const std::string path = dir + "/rw";
+  EXPECT_EQ(env->NewRandomRWFile(path, OpenMode::kOpenExisting).status().code(), Code::kNotFound);
+  EXPECT_EQ(env->NewRandomRWFile(path, OpenMode::kReadOnly).status().code(), Code::kNotFound);
+  auto f = env->NewRandomRWFile(path, OpenMode::kCreateNew);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(env->NewRandomRWFile(path, OpenMode::kCreateNew).status().code(), Code::kAlreadyExists);
+  ASSERT_TRUE((*f)->Write(4, "world").ok());
+  ASSERT_TRUE((*f)->Write(0, "helo").ok());
+  EXPECT_EQ(*(*f)->Size(), 9u);
+  char buf[16] = {};
+  EXPECT_EQ(*(*f)->Read(0, sizeof(buf), buf), 9u);  // short only at the end
+  EXPECT_EQ(std::string(buf, 9), "heloworld");
+  ASSERT_TRUE((*f)->Truncate(4).ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  EXPECT_GE((*f)->fd(), 0);
+  auto again = env->NewRandomRWFile(path, OpenMode::kOpenOrCreate);  // never truncates
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*env->ReadFile(path), "helo");
+  ASSERT_TRUE((*f)->Chmod(0400).ok());
+  auto ro = env->NewRandomRWFile(path, OpenMode::kReadOnly);
+  ASSERT_TRUE(ro.ok());
+  EXPECT_EQ((*ro)->Write(0, "x").sys_errno(), EBADF);
+  EXPECT_EQ(*env->ReadFile(path), "helo");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(FaultEnvTest, RandomRWFileCrashGoesBackToLastSync) {
+  FaultEnv env(Env::Default());
+  auto f = env.NewRandomRWFile(dir_ + "/rw", OpenMode::kCreateNew);  // step 1
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Write(0, "durable!").ok());  // step 2
+  ASSERT_TRUE((*f)->Sync().ok());                // step 3
+  ASSERT_TRUE(env.SyncDir(dir_).ok());           // step 4: the name is durable
+  ASSERT_TRUE((*f)->Write(2, "XX").ok());        // overwritten, never synced
+  ASSERT_TRUE((*f)->Write(8, "-tail").ok());
+  // Bytes written through the raw descriptor are unsynced data too.
+  ASSERT_EQ(::pwrite((*f)->fd(), "raw", 3, 20), 3);
+  EXPECT_EQ(env.steps(), 6);
+  auto g = env.NewRandomRWFile(dir_ + "/unnamed", OpenMode::kCreateNew);
+  ASSERT_TRUE(g.ok());
+  ASSERT_TRUE((*g)->Write(0, "synced, but its name is not").ok());
+  ASSERT_TRUE((*g)->Sync().ok());
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  EXPECT_EQ(*Env::Default()->ReadFile(dir_ + "/rw"), "durable!");
+  EXPECT_FALSE(*Env::Default()->FileExists(dir_ + "/unnamed"));
+}
+
+TEST_F(FaultEnvTest, FailedSyncLosesUnsyncedBytesForGood) {
+  FaultEnv env(Env::Default());
+  ASSERT_TRUE(Env::Default()->NewWritableFile(dir_ + "/old").ok());  // exists before: durable
+  auto f = env.NewRandomRWFile(dir_ + "/old", OpenMode::kOpenExisting);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Write(0, "A").ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE((*f)->Write(1, "B").ok());
+  env.FailOperation("sync", EIO);
+  Status failed = (*f)->Sync();
+  EXPECT_EQ(failed.sys_errno(), EIO);
+  env.FailOperation("", 0);
+  ASSERT_TRUE((*f)->Write(2, "C").ok());
+  EXPECT_TRUE((*f)->Sync().ok());  // what the kernel says after a failure...
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  EXPECT_EQ(*Env::Default()->ReadFile(dir_ + "/old"), "A");  // ...is not durability
+}
+
+TEST_F(FaultEnvTest, FullDiskWritesWhatFitsThenFailsWithEnospc) {
+  FaultEnv env(Env::Default());
+  env.FillDiskAfter(10);
+  auto f = env.NewRandomRWFile(dir_ + "/rw", OpenMode::kCreateNew);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(*(*f)->WriteSome(0, "0123456"), 7u);
+  EXPECT_EQ(*(*f)->WriteSome(7, "789abc"), 3u);  // short: the disk is full now
+  Result<size_t> full = (*f)->WriteSome(10, "x");
+  EXPECT_EQ(full.status().code(), Code::kResourceExhausted);
+  EXPECT_EQ(full.status().sys_errno(), ENOSPC);
+  EXPECT_EQ((*f)->Write(10, "more").sys_errno(), ENOSPC);
+  EXPECT_EQ(*Env::Default()->ReadFile(dir_ + "/rw"), "0123456789");
+  auto w = env.NewWritableFile(dir_ + "/w");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ((*w)->Append("y").sys_errno(), ENOSPC);
+  env.Reset();
+  EXPECT_TRUE((*f)->Write(10, "more").ok());
+}
+
 }  // namespace
 }  // namespace snapvol::core

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "driver/core/env.h"
+#include "driver/core/fault_env.h"
 #include "driver/store/local/local_object_store.h"
 
 namespace snapvol::fs {
@@ -83,6 +84,33 @@ class FileCacheTest : public ::testing::Test {
     return out;
   }
 
+  // Fills `layout` into `cache`, which then counts `fills` copies and serves
+  // `bytes` from the descriptor returned (the caller closes it).
+  static int FillAndOpen(FileCache& cache, std::shared_ptr<const FileLayout> layout, uint64_t fills,
+                         const std::string& bytes) {
+    cache.Fill(layout);
+    cache.Drain();
+    EXPECT_EQ(cache.stats().fills, fills);
+    const int fd = cache.Open(*layout);
+    EXPECT_GE(fd, 0);
+    if (fd >= 0) {
+      EXPECT_EQ(ReadFd(fd), bytes);
+    }
+    return fd;
+  }
+
+  // Fills `layout` into `cache` (of directory `dir`), which must fail and
+  // leave nothing behind, not even the half-written copy.
+  static void ExpectFillFailsCleanly(FileCache& cache, std::shared_ptr<const FileLayout> layout,
+                                     const std::string& dir, const std::string& what) {
+    cache.Fill(layout);
+    cache.Drain();
+    EXPECT_EQ(cache.stats().fills, 0u) << what;
+    EXPECT_EQ(cache.stats().fill_failures, 1u) << what;
+    EXPECT_EQ(cache.Open(*layout), -1) << what;
+    EXPECT_TRUE(std::filesystem::is_empty(dir)) << what;
+  }
+
   std::filesystem::path dir_;
   std::unique_ptr<store::ObjectStore> objects_;
   std::unique_ptr<ChunkCache> chunks_;
@@ -93,12 +121,8 @@ TEST_F(FileCacheTest, FillMakesASparseCopyWithTheFilesBytesThatOpenFinds) {
   auto layout = Layout({Pattern(3 << 20, 1), "", Pattern(1 << 20, 2)}, 4 << 20, &bytes);
   FileCache cache(files_dir(), 1ull << 30, chunks_.get());
   EXPECT_EQ(cache.Open(*layout), -1);  // nothing yet
-  cache.Fill(layout);
-  cache.Drain();
-  EXPECT_EQ(cache.stats().fills, 1u);
-  const int fd = cache.Open(*layout);
+  const int fd = FillAndOpen(cache, layout, 1, bytes);
   ASSERT_GE(fd, 0);
-  EXPECT_EQ(ReadFd(fd), bytes);
   struct stat st;
   ASSERT_EQ(::fstat(fd, &st), 0);
   EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, bytes.size()) << "the hole was written";
@@ -187,13 +211,7 @@ TEST_F(FileCacheTest, ACorruptChunkLeavesNoCopy) {
   }
   ASSERT_EQ(damaged, 1);
   FileCache cache(files_dir(), 1ull << 30, chunks_.get());
-  cache.Fill(layout);
-  cache.Drain();
-  EXPECT_EQ(cache.stats().fills, 0u);
-  EXPECT_EQ(cache.stats().fill_failures, 1u);
-  EXPECT_EQ(cache.Open(*layout), -1);
-  // Nothing left behind, not even the half-written copy.
-  EXPECT_TRUE(std::filesystem::is_empty(files_dir()));
+  ExpectFillFailsCleanly(cache, layout, files_dir(), "corrupt chunk");
   // Not tried again: it would read the whole file to fail again.
   cache.Fill(layout);
   cache.Drain();
@@ -253,6 +271,69 @@ TEST_F(FileCacheTest, BudgetComesFromTheEnvironmentOrTheFileSystem) {
   const uint64_t dflt = FileCache::BudgetFor(files_dir() + "/not/yet");
   EXPECT_GT(dflt, 0u);
   EXPECT_EQ(fallback, dflt);
+}
+
+// Faults through a FaultEnv: a copy that cannot be finished leaves nothing
+// behind, and a crash at any step never leaves a partial copy to be served.
+TEST_F(FileCacheTest, FullDiskLeavesNoCopyAndIsTriedAgain) {
+  std::string bytes;
+  auto layout = Layout({Pattern(2 << 20, 1), "", Pattern(1 << 20, 2)}, 1 << 20, &bytes);
+  core::FaultEnv env(core::Env::Default());
+  FileCache cache(files_dir(), 1ull << 30, chunks_.get(), &env);
+  env.FillDiskAfter(1 << 20);
+  ExpectFillFailsCleanly(cache, layout, files_dir(), "full disk");
+  // Room again: a full disk passes, so the copy is tried again.
+  env.Reset();
+  const int fd = FillAndOpen(cache, layout, 1, bytes);
+  if (fd >= 0) ::close(fd);
+}
+
+TEST_F(FileCacheTest, FailedSyncOrMarkLeavesNoCopy) {
+  std::string bytes;
+  auto layout = Layout({Pattern(2 << 20, 3)}, 0, &bytes);
+  for (const char* op : {"create", "write", "truncate", "sync", "xattr", "chmod", "rename"}) {
+    const std::string dir = files_dir() + "-" + op;
+    core::FaultEnv env(core::Env::Default());
+    FileCache cache(dir, 1ull << 30, chunks_.get(), &env);
+    env.FailOperation(op, EIO);
+    ExpectFillFailsCleanly(cache, layout, dir, op);
+  }
+}
+
+TEST_F(FileCacheTest, CrashAtEveryStepOfACopyNeverServesAPartialOne) {
+  std::string bytes;
+  auto layout = Layout({Pattern(2 << 20, 4), "", Pattern(1 << 20, 5)}, 1 << 20, &bytes);
+  int crash_points = 0;
+  for (int64_t step = 1;; ++step) {
+    std::filesystem::remove_all(files_dir());
+    core::FaultEnv env(core::Env::Default());
+    bool finished;
+    {
+      FileCache cache(files_dir(), 1ull << 30, chunks_.get(), &env);
+      env.CrashAtStep(env.steps() + step);
+      cache.Fill(layout);
+      cache.Drain();
+      finished = !env.crashed();
+    }
+    crash_points += finished ? 0 : 1;
+    // The server died there (the page cache keeps what it wrote); then the
+    // machine did too (only what was synced is left).
+    for (bool power_loss : {false, true}) {
+      if (power_loss) {
+        ASSERT_TRUE(env.DropUnsyncedData().ok());
+      }
+      FileCache after(files_dir(), 1ull << 30, chunks_.get());
+      const int fd = after.Open(*layout);
+      if (fd >= 0) {
+        EXPECT_EQ(ReadFd(fd), bytes) << "crash at step " << step << " served a partial copy";
+        ::close(fd);
+      } else {
+        EXPECT_FALSE(finished && !power_loss) << "a finished copy is not found";
+      }
+    }
+    if (finished) break;
+  }
+  EXPECT_GE(crash_points, 7);  // create, copy, truncate, sync, mark, seal, rename
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "driver/core/fault_env.h"
 #include "driver/fs/state_layout.h"
 
 namespace snapvol::fs {
@@ -121,6 +122,105 @@ TEST_F(JournalTest, ParseJournalName) {
   EXPECT_FALSE(MountDirLayout::ParseJournalName("journal.1x"));
   EXPECT_FALSE(MountDirLayout::ParseJournalName("mount.json"));
   EXPECT_EQ(MountDirLayout::ParseJournalName(MountDirLayout::JournalName(99)), 99u);
+}
+
+// The names of the records in `gen`'s file as it is on disk now.
+std::vector<std::string> NamesIn(const std::string& dir, uint64_t gen) {
+  auto c = ReadJournalFile(MountDirLayout(dir).JournalFile(gen));
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  std::vector<std::string> names;
+  if (c.ok()) {
+    for (const auto& r : c->records) names.push_back(r.path(1));
+  }
+  return names;
+}
+
+TEST_F(JournalTest, FullDiskFailsTheAppendAndKeepsEveryAcknowledgedRecord) {
+  const size_t record = EncodeJournalRecord(Put("f0", 1)).size();  // each f<i>
+  // The disk fills at every byte of the first three records.
+  for (uint64_t room = 0; room <= 3 * record; ++room) {
+    stdfs::remove_all(dir_);
+    stdfs::create_directories(dir_);
+    core::FaultEnv env(core::Env::Default());
+    auto j = Journal::Open(dir_.string(), 1, &env);
+    ASSERT_TRUE(j.ok());
+    env.FillDiskAfter(room);
+    std::vector<std::string> acked;
+    for (int i = 0; i < 5; ++i) {
+      const std::string name = "f" + std::to_string(i);
+      Status s = (*j)->Append(Put(name, i + 1));
+      if (s.ok()) {
+        acked.push_back(name);
+      } else {
+        EXPECT_EQ(s.sys_errno(), ENOSPC) << s.ToString();
+        EXPECT_TRUE(s.Is(core::Code::kResourceExhausted));
+      }
+    }
+    EXPECT_EQ(acked.size(), room / record) << room;
+    env.Reset();  // room again: appends go on after the last whole record
+    for (const char* name : {"g0", "g1"}) {
+      ASSERT_TRUE((*j)->Append(Put(name, 9)).ok());
+      acked.push_back(name);
+    }
+    EXPECT_EQ(NamesIn(dir_.string(), 1), acked) << "disk full after " << room << " bytes";
+  }
+}
+
+TEST_F(JournalTest, FailedSyncStaysFailedUntilItsGenerationIsCommitted) {
+  core::FaultEnv env(core::Env::Default());
+  auto j = Journal::Open(dir_.string(), 1, &env);
+  ASSERT_TRUE(j.ok());
+  ASSERT_TRUE((*j)->Append(Put("a", 1)).ok());
+  ASSERT_TRUE((*j)->Sync().ok());
+  ASSERT_TRUE((*j)->Append(Put("b", 2)).ok());
+  env.FailOperation("sync", EIO);
+  EXPECT_EQ((*j)->Sync().sys_errno(), EIO);
+  env.FailOperation("", 0);
+  ASSERT_TRUE((*j)->Append(Put("c", 3)).ok());
+  // The kernel would now say yes, but "b" may be lost: not durable.
+  EXPECT_EQ((*j)->Sync().sys_errno(), EIO);
+  auto closed = (*j)->Rotate();
+  ASSERT_TRUE(closed.ok());
+  ASSERT_TRUE((*j)->Append(Put("d", 4)).ok());
+  EXPECT_EQ((*j)->Sync().sys_errno(), EIO);
+  // A commit took generation 1: what the failed sync lost is in the store.
+  ASSERT_TRUE((*j)->RemoveThrough(*closed).ok());
+  EXPECT_TRUE((*j)->Sync().ok());
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  EXPECT_EQ(NamesIn(dir_.string(), 2), std::vector<std::string>{"d"});
+}
+
+TEST_F(JournalTest, SyncMakesRotatedGenerationsAndNewNamesDurable) {
+  core::FaultEnv env(core::Env::Default());
+  auto j = Journal::Open(dir_.string(), 1, &env);
+  ASSERT_TRUE(j.ok());
+  ASSERT_TRUE((*j)->Append(Put("a", 1)).ok());
+  ASSERT_TRUE((*j)->Rotate().ok());  // a commit starts; it may fail
+  ASSERT_TRUE((*j)->Append(Put("b", 2)).ok());
+  ASSERT_TRUE((*j)->Sync().ok());  // an fsync in the mount
+  ASSERT_TRUE((*j)->Append(Put("lost", 3)).ok());
+  ASSERT_TRUE(env.DropUnsyncedData().ok());  // power loss
+  EXPECT_EQ(NamesIn(dir_.string(), 1), std::vector<std::string>{"a"});
+  EXPECT_EQ(NamesIn(dir_.string(), 2), std::vector<std::string>{"b"});
+}
+
+TEST_F(JournalTest, ReopenedGenerationContinuesAfterItsLastWholeRecord) {
+  const std::string path = MountDirLayout(dir_.string()).JournalFile(3);
+  {
+    std::ofstream out(path, std::ios::binary);
+    const std::string torn = EncodeJournalRecord(Put("torn", 2));
+    out << "svJ1" << EncodeJournalRecord(Put("a", 1)) << torn.substr(0, torn.size() - 3);
+  }
+  auto j = Journal::Open(dir_.string(), 3);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  ASSERT_TRUE((*j)->Append(Put("b", 3)).ok());
+  EXPECT_EQ(NamesIn(dir_.string(), 3), (std::vector<std::string>{"a", "b"}));
+  // A file cut inside the magic starts again.
+  { std::ofstream(MountDirLayout(dir_.string()).JournalFile(4), std::ios::binary) << "sv"; }
+  auto k = Journal::Open(dir_.string(), 4);
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  ASSERT_TRUE((*k)->Append(Put("c", 4)).ok());
+  EXPECT_EQ(NamesIn(dir_.string(), 4), std::vector<std::string>{"c"});
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "driver/core/fault_env.h"
 #include "driver/store/store.h"
 #include "driver/volume/file_writer.h"
 
@@ -229,6 +230,93 @@ TEST_F(UpperFileTest, DestroyedStreamingFilesFreeTheirSlots) {
   const std::string data = RandomBytes(1 << 20, 30);
   Write(*f, data, 0);
   ExpectStreamed(*f, data);
+}
+
+// Faults through a FaultEnv: what reaches the disk, and what the caller hears.
+class UpperFileFaultTest : public UpperFileTest {
+ protected:
+  std::shared_ptr<UpperFile> NewFaultFile() {
+    const uint64_t id = ++ids_;
+    auto f = UpperFile::Create(Path(id), id, &env_);
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    return *f;
+  }
+  std::string Path(uint64_t id) const { return (dir_ / "data" / std::to_string(id)).string(); }
+  static Result<size_t> TryWrite(UpperFile& f, const std::string& data, uint64_t off) {
+    ASSIGN_OR_RETURN(UpperFile::Use use, f.Acquire());
+    UpperFile::WriteScope scope(&f);
+    return use.Pwrite(data, off);
+  }
+  std::string OnDisk(uint64_t id) {
+    auto bytes = core::Env::Default()->ReadFile(Path(id));
+    return bytes.ok() ? *bytes : "<" + bytes.status().ToString() + ">";
+  }
+
+  core::FaultEnv env_{core::Env::Default()};
+};
+
+TEST_F(UpperFileFaultTest, FullDiskIsAShortWriteThenEnospc) {
+  const std::string small = RandomBytes(5000, 1);
+  const std::string big = RandomBytes(1 << 20, 2);  // aligned: the direct path
+  for (const std::string* data : {&small, &big}) {
+    auto f = NewFaultFile();
+    env_.FillDiskAfter(data->size() / 2);
+    // What fits is written and reported, as write(2) does; the file's size
+    // is what the caller was told.
+    Result<size_t> n = TryWrite(*f, *data, 0);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_EQ(*n, data->size() / 2);
+    EXPECT_EQ(ReadAll(*f), data->substr(0, *n));
+    Result<size_t> full = TryWrite(*f, data->substr(*n), *n);
+    EXPECT_EQ(full.status().sys_errno(), ENOSPC) << full.status().ToString();
+    EXPECT_TRUE(full.status().Is(core::Code::kResourceExhausted));
+    EXPECT_EQ(*f->Size(), *n);
+    env_.Reset();
+    ASSERT_TRUE(TryWrite(*f, data->substr(*n), *n).ok());  // room again
+    EXPECT_EQ(ReadAll(*f), *data);
+  }
+}
+
+TEST_F(UpperFileFaultTest, FailedSyncSurfacesAndStaysFailed) {
+  auto f = NewFaultFile();
+  ASSERT_TRUE(TryWrite(*f, "acknowledged", 0).ok());
+  ASSERT_TRUE(f->Sync().ok());
+  ASSERT_TRUE(TryWrite(*f, "maybe lost", 12).ok());
+  env_.FailOperation("sync", EIO);
+  EXPECT_EQ(f->Sync().sys_errno(), EIO);
+  env_.FailOperation("", 0);
+  // fdatasync would succeed now; the bytes it failed to write may be gone.
+  EXPECT_EQ(f->Sync().sys_errno(), EIO);
+  ASSERT_TRUE(env_.DropUnsyncedData().ok());
+  EXPECT_EQ(OnDisk(f->id()), "acknowledged");
+}
+
+TEST_F(UpperFileFaultTest, SyncMakesNewFilesAndSplicedBytesDurable) {
+  auto f = NewFaultFile();
+  ASSERT_TRUE(TryWrite(*f, "written ", 0).ok());
+  {
+    // What a spliced FUSE write does: straight into the descriptor.
+    auto use = f->Acquire();
+    ASSERT_TRUE(use.ok());
+    ASSERT_EQ(::pwrite(use->fd(), "spliced", 7, 8), 7);
+  }
+  ASSERT_TRUE(f->Sync().ok());
+  ASSERT_TRUE(TryWrite(*f, "-unsynced", 15).ok());
+  auto never = NewFaultFile();
+  ASSERT_TRUE(TryWrite(*never, "never synced", 0).ok());
+  ASSERT_TRUE(env_.DropUnsyncedData().ok());
+  EXPECT_EQ(OnDisk(f->id()), "written spliced");
+  EXPECT_FALSE(stdfs::exists(Path(never->id())));
+}
+
+TEST_F(UpperFileFaultTest, TruncateFailureSurfaces) {
+  auto f = NewFaultFile();
+  ASSERT_TRUE(TryWrite(*f, "0123456789", 0).ok());
+  env_.FailOperation("truncate", EIO);
+  EXPECT_EQ(f->Truncate(3).sys_errno(), EIO);
+  env_.FailOperation("", 0);
+  ASSERT_TRUE(f->Truncate(3).ok());
+  EXPECT_EQ(ReadAll(*f), "012");
 }
 
 }  // namespace
