@@ -12,6 +12,7 @@ SNAPVOL_PACKAGES=(
   attr openssl bc
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: clang and libFuzzer (libclang_rt.fuzzer)
   runc crun podman busybox-static procps  # e2e/oci: OCI runtimes, the containers' rootfs, ps
+  ceph-mon ceph-osd radosgw ceph-common libexpat1-dev  # e2e/s3: a local Ceph RGW; S3 XML parsing (expat)
 )
 # Only the benchmarks need these: the peers bench/mount_bench.sh compares
 # against, and fio. Installed by snapvol_install_bench_deps.
