@@ -370,12 +370,13 @@ Result<std::string> S3Client::GetObjectRange(std::string_view key, uint64_t offs
             PutCondition::kNone,
             "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1)};
   ASSIGN_OR_RETURN(Response response, Perform(r));
-  if (response.http != 206 && response.body.size() > length) {
-    // A server that ignored the range sent the whole object.
-    if (offset >= response.body.size()) return std::string();
-    return response.body.substr(offset, length);
+  if (response.http == 206) return std::move(response.body);
+  // A server that ignored the range sent the whole object.
+  if (offset >= response.body.size()) {
+    return Status::InvalidArgument("range from byte " + std::to_string(offset) + " of " +
+                                   Describe(key) + " starts past its end");
   }
-  return std::move(response.body);
+  return response.body.substr(offset, length);
 }
 
 Result<S3ObjectInfo> S3Client::HeadObject(std::string_view key) {

@@ -4,16 +4,12 @@
 // e2e/s3/s3_e2e_test.cc.
 #include "driver/store/s3/s3_client.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <deque>
-#include <mutex>
-#include <thread>
+
+#include "tests/store/s3/scripted_http_server.h"
 
 namespace snapvol::store {
 namespace {
@@ -24,20 +20,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kAccess[] = "AKIDUNITTESTACCESS";
 constexpr char kSecret[] = "unit/test+SECRET/never-shown";
-
-int ListeningSocket(int* port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(fd, 64) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    return -1;
-  }
-  *port = ntohs(addr.sin_port);
-  return fd;
-}
 
 S3ClientOptions Options(int port) {
   S3ClientOptions o;
@@ -62,68 +44,6 @@ void ExpectNoCredentials(const core::Status& s) {
   EXPECT_EQ(s.ToString().find(kSecret), std::string::npos) << s.ToString();
   EXPECT_EQ(s.ToString().find(kAccess), std::string::npos) << s.ToString();
 }
-
-// Answers each request (one per connection) with the next scripted
-// response and records the request's head.
-class ScriptedServer {
- public:
-  explicit ScriptedServer(std::deque<std::string> responses) : responses_(std::move(responses)) {
-    fd_ = ListeningSocket(&port_);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~ScriptedServer() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  int port() const { return port_; }
-  std::vector<std::string> requests() {
-    std::lock_guard<std::mutex> l(mu_);
-    return requests_;
-  }
-
-  static std::string Reply(int status, std::string_view reason, std::string_view body = "") {
-    return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
-           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
-           std::string(body);
-  }
-
- private:
-  void Serve() {
-    for (;;) {
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) return;
-      std::string head;
-      char buf[4096];
-      while (head.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = ::read(c, buf, sizeof(buf));
-        if (n <= 0) break;
-        head.append(buf, static_cast<size_t>(n));
-      }
-      std::string reply;
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        requests_.push_back(head.substr(0, head.find("\r\n\r\n")));
-        if (!responses_.empty()) {
-          reply = responses_.front();
-          responses_.pop_front();
-        }
-      }
-      if (reply.empty()) reply = Reply(500, "Script Ended");
-      (void)!::write(c, reply.data(), reply.size());
-      ::shutdown(c, SHUT_WR);
-      while (::read(c, buf, sizeof(buf)) > 0) {
-      }
-      ::close(c);
-    }
-  }
-
-  int fd_ = -1, port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  std::deque<std::string> responses_;
-  std::vector<std::string> requests_;
-};
 
 TEST(S3ClientTest, CreateChecksItsOptions) {
   auto bad = [](auto edit) {
@@ -182,10 +102,10 @@ TEST(S3ClientTest, SilentPeerHitsTheDeadlineOfEveryAttempt) {
 }
 
 TEST(S3ClientTest, RetriesSlowDownAndServerErrorsThenSucceeds) {
-  ScriptedServer server({
-      ScriptedServer::Reply(503, "Slow Down", "<Error><Code>SlowDown</Code></Error>"),
-      ScriptedServer::Reply(500, "Internal Server Error"),
-      ScriptedServer::Reply(200, "OK", "hello"),
+  ScriptedHttpServer server({
+      ScriptedHttpServer::Reply(503, "Slow Down", "<Error><Code>SlowDown</Code></Error>"),
+      ScriptedHttpServer::Reply(500, "Internal Server Error"),
+      ScriptedHttpServer::Reply(200, "OK", "hello"),
   });
   auto client = NewClient(Options(server.port()));
   auto got = client->GetObject("a/b c");
@@ -203,12 +123,37 @@ TEST(S3ClientTest, RetriesSlowDownAndServerErrorsThenSucceeds) {
   EXPECT_EQ(r.find(kSecret), std::string::npos) << "the secret never goes on the wire";
 }
 
+// libcurl signs the headers we hand it; each must then go on the wire as
+// signed (an empty "Expect:" once did not, and every PUT was refused).
+TEST(S3ClientTest, EverySignedHeaderIsSent) {
+  ScriptedHttpServer server(
+      {ScriptedHttpServer::Reply(200, "OK"), ScriptedHttpServer::Reply(206, "Partial", "b")});
+  auto client = NewClient(Options(server.port()));
+  ASSERT_TRUE(client->PutObject("k", std::string(2 << 20, 'x'), PutCondition::kIfAbsent).ok());
+  ASSERT_TRUE(client->GetObjectRange("k", 1, 1).ok());
+  for (const std::string& r : server.requests()) {
+    size_t at = r.find("SignedHeaders=");
+    ASSERT_NE(at, std::string::npos) << r;
+    std::string names = r.substr(at + 14, r.find(',', at) - at - 14);
+    std::string lower = r;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    size_t start = 0;
+    while (start <= names.size()) {
+      size_t end = std::min(names.find(';', start), names.size());
+      std::string name = names.substr(start, end - start);
+      EXPECT_NE(lower.find("\r\n" + name + ": "), std::string::npos)
+          << "signed header " << name << " not sent (or sent empty): " << r;
+      start = end + 1;
+    }
+  }
+}
+
 TEST(S3ClientTest, GivesUpAfterMaxAttemptsAsUnavailable) {
-  std::deque<std::string> script(5, ScriptedServer::Reply(503, "Slow Down",
-                                                          "<Error><Code>SlowDown</Code>"
-                                                          "<Message>reduce your rate</Message>"
-                                                          "</Error>"));
-  ScriptedServer server(script);
+  std::deque<std::string> script(5, ScriptedHttpServer::Reply(503, "Slow Down",
+                                                              "<Error><Code>SlowDown</Code>"
+                                                              "<Message>reduce your rate</Message>"
+                                                              "</Error>"));
+  ScriptedHttpServer server(script);
   auto client = NewClient(Options(server.port()));
   Status s = client->DeleteObject("k");
   EXPECT_EQ(s.code(), Code::kUnavailable);
@@ -233,7 +178,7 @@ TEST(S3ClientTest, AnswersMapToStatusesWithoutRetrying) {
       {400, "InvalidArgument", PutCondition::kNone, Code::kInvalidArgument},
   };
   for (const Case& c : cases) {
-    ScriptedServer server({ScriptedServer::Reply(
+    ScriptedHttpServer server({ScriptedHttpServer::Reply(
         c.http, "X", std::string("<Error><Code>") + c.code + "</Code></Error>")});
     auto client = NewClient(Options(server.port()));
     Status s = client->PutObject("k", "v", c.condition);
@@ -248,7 +193,7 @@ TEST(S3ClientTest, AnswersMapToStatusesWithoutRetrying) {
 TEST(S3ClientTest, ServerTextEchoingCredentialsIsScrubbed) {
   std::string echo = std::string("<Error><Code>SignatureDoesNotMatch</Code><Message>key ") +
                      kAccess + " secret " + kSecret + "</Message></Error>";
-  ScriptedServer server({ScriptedServer::Reply(403, "Forbidden", echo)});
+  ScriptedHttpServer server({ScriptedHttpServer::Reply(403, "Forbidden", echo)});
   auto client = NewClient(Options(server.port()));
   auto got = client->GetObject("k");
   EXPECT_EQ(got.status().code(), Code::kPermissionDenied);
@@ -259,8 +204,8 @@ TEST(S3ClientTest, ServerTextEchoingCredentialsIsScrubbed) {
 
 TEST(S3ClientTest, HostileErrorBodiesOnlyLoseTheirCode) {
   std::string huge = "<Error><Code>" + std::string(1 << 20, 'x') + "</Code></Error>";
-  ScriptedServer server({ScriptedServer::Reply(404, "Not Found", huge),
-                         ScriptedServer::Reply(404, "Not Found", "<html>\x1b[31m</html>")});
+  ScriptedHttpServer server({ScriptedHttpServer::Reply(404, "Not Found", huge),
+                             ScriptedHttpServer::Reply(404, "Not Found", "<html>\x1b[31m</html>")});
   auto client = NewClient(Options(server.port()));
   for (int i = 0; i < 2; ++i) {
     auto got = client->GetObject("k");
@@ -272,7 +217,7 @@ TEST(S3ClientTest, HostileErrorBodiesOnlyLoseTheirCode) {
 
 TEST(S3ClientTest, ListQueryIsCanonicalAndVirtualHostedNamesTheBucketInTheHost) {
   std::string page = "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>";
-  ScriptedServer server({ScriptedServer::Reply(200, "OK", page)});
+  ScriptedHttpServer server({ScriptedHttpServer::Reply(200, "OK", page)});
   S3ClientOptions o = Options(server.port());
   o.endpoint = "http://localhost:" + std::to_string(server.port());
   o.virtual_hosted = true;
