@@ -2,8 +2,10 @@
 # rgw_down.sh DIR: stops the Ceph daemons rgw_up.sh DIR started — only those:
 # each is found by its PID file under DIR/run and signalled only if that
 # process still runs with DIR's ceph.conf on its command line (a PID reused
-# by another process is left alone). SIGTERM, then SIGKILL after GRACE
-# seconds (default 2; the cluster is throwaway). Removes DIR/rgw.env so no
+# by another process is left alone). The gateways get SIGKILL at once: they
+# hold nothing worth flushing and a graceful radosgw exit takes ~5 s. The
+# OSD and the monitor get SIGTERM, then SIGKILL after GRACE seconds
+# (default 2; the cluster is throwaway anyway). Removes DIR/rgw.env so no
 # test mistakes a stopped cluster for a running one. Always exits 0 unless
 # misused.
 set -uo pipefail
@@ -30,7 +32,10 @@ for name in client.rgw.b client.rgw.a osd.0 mon.a; do
   pid=$(cat "$pidfile")
   [[ "$pid" =~ ^[0-9]+$ ]] || continue
   ours "$pid" || continue
-  kill -TERM "$pid" 2>/dev/null
+  case $name in
+    client.rgw.*) kill -KILL "$pid" 2>/dev/null ;;
+    *) kill -TERM "$pid" 2>/dev/null ;;
+  esac
   for _ in $(seq $((GRACE * 20))); do
     ours "$pid" || break
     sleep 0.05

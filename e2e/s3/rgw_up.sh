@@ -1,7 +1,8 @@
 #!/bin/bash
 # rgw_up.sh DIR: starts a throwaway single-node Ceph on 127.0.0.1 for the S3
 # e2e tests — one monitor, one OSD on memstore (RAM only) and two radosgw
-# gateways — with all state, logs and PID files under DIR (wiped first), and
+# gateways — with all state, logs and PID files under DIR (wiped first if it
+# is empty or an earlier run's; any other non-empty directory is refused), and
 # creates an S3 user and a bucket. Ready in about 2 s.
 #
 # On success it writes DIR/rgw.env (sourced by shells, parsed by the tests):
@@ -43,6 +44,7 @@ log() { echo "rgw_up [$(elapsed)]: $*"; }
 # Whatever fails from here on: say where, show the relevant log, and stop
 # what we started so nothing lingers.
 failed_step=""
+owns_dir=0  # 1 once DIR is ours to clean up
 on_exit() {
   local rc=$?
   [ $rc -eq 0 ] && return
@@ -52,7 +54,7 @@ on_exit() {
     echo "--- last lines of $f" >&2
     tail -n 15 "$f" >&2
   done
-  "$HERE/rgw_down.sh" "$DIR" >&2 || true
+  [ "$owns_dir" = 1 ] && "$HERE/rgw_down.sh" "$DIR" >&2
 }
 trap on_exit EXIT
 
@@ -84,9 +86,15 @@ pick_port() {
   return 1
 }
 
-# Refuse to wipe a directory whose daemons still run.
+# Only a directory of an earlier run (or an empty one) is wiped, after
+# stopping whatever that run left running.
+if [ -n "$(ls -A "$DIR" 2>/dev/null)" ] && [ ! -f "$DIR/ceph.conf" ]; then
+  echo "rgw_up: $DIR is not empty and holds no ceph.conf of an earlier run; not wiping it" >&2
+  exit 1
+fi
 if [ -d "$DIR/run" ]; then "$HERE/rgw_down.sh" "$DIR"; fi
 rm -rf "$DIR"
+owns_dir=1
 mkdir -p "$DIR"/{mon,osd,rgw,run,log}
 chmod 700 "$DIR"
 
