@@ -220,6 +220,13 @@ size_t OnRead(char* buffer, size_t size, size_t n, void* arg) {
   return len;
 }
 
+// Drops every option of this request (pointers into our stack frame, the
+// credentials) from a handle going back to the pool; its connections stay.
+void Forget(CURL* curl, curl_slist* headers) {
+  curl_easy_reset(curl);
+  curl_slist_free_all(headers);
+}
+
 }  // namespace
 
 S3Client::Response S3Client::Attempt(void* handle, const Request& request) {
@@ -230,8 +237,6 @@ S3Client::Response S3Client::Attempt(void* handle, const Request& request) {
     response.transport_error = "curl_easy_init failed";
     return response;
   }
-  // Keeps the connection cache; clears every option of the previous use.
-  curl_easy_reset(curl);
   char error[CURL_ERROR_SIZE] = {0};
   Transfer transfer{curl, request.body, 0, &response.body, &response.body_cut};
   std::string url = Url(request.key, request.query);
@@ -275,10 +280,10 @@ S3Client::Response S3Client::Attempt(void* handle, const Request& request) {
   }
 
   CURLcode code = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
   response.transport = Classify(code);
   if (code != CURLE_OK) {
     response.transport_error = error[0] != '\0' ? error : curl_easy_strerror(code);
+    Forget(curl, headers);
     return response;
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.http);
@@ -296,6 +301,7 @@ S3Client::Response S3Client::Attempt(void* handle, const Request& request) {
       response.s3_message = parsed->message;
     }
   }
+  Forget(curl, headers);
   return response;
 }
 
