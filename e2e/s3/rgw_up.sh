@@ -161,6 +161,8 @@ keyring = $DIR/rgw/keyring
 rgw data = $DIR/rgw
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw thread pool size = 32
+# Virtual-hosted requests name the bucket in the host: BUCKET.localhost.
+rgw dns name = localhost
 
 [client.rgw.b]
 keyring = $DIR/rgw/keyring

@@ -221,6 +221,38 @@ TEST(S3RgwTest, ClientRequestsAgainstRgw) {
   EXPECT_TRUE(client->DeleteObject(keys[0]).ok());
 }
 
+TEST(S3RgwTest, ConnectionsAreReused) {
+  auto client = NewClient();
+  const std::string key = FreshPrefix("reuse") + "k";
+  ASSERT_TRUE(client->PutObject(key, "v").ok());
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(client->HeadObject(key).ok());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) EXPECT_TRUE(client->GetObject(key).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  // One connection per concurrently busy handle, not one per request.
+  EXPECT_LE(client->connections_opened(), 5u);
+}
+
+TEST(S3RgwTest, VirtualHostedAddressing) {
+  S3ClientOptions o = Options();
+  o.endpoint.replace(o.endpoint.find("127.0.0.1"), 9, "localhost");
+  o.virtual_hosted = true;
+  auto client = NewClient(o);
+  const std::string p = FreshPrefix("vhost");
+  ASSERT_TRUE(client->PutObject(p + "k", "virtual").ok());
+  EXPECT_EQ(*client->GetObject(p + "k"), "virtual");
+  auto page = client->ListObjectsV2(p, "");
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->objects.size(), 1u);
+  EXPECT_EQ(page->objects[0].key, p + "k");
+  // The same object through path-style addressing.
+  EXPECT_EQ(*NewClient()->GetObject(p + "k"), "virtual");
+}
+
 TEST(S3RgwTest, WrongSecretIsPermissionDeniedAndNeverShown) {
   S3ClientOptions o = Options();
   o.credentials.secret_access_key = "wrong-" + o.credentials.secret_access_key;

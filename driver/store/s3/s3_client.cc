@@ -280,6 +280,10 @@ S3Client::Response S3Client::Attempt(void* handle, const Request& request) {
   }
 
   CURLcode code = curl_easy_perform(curl);
+  long connects = 0;
+  if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0) {
+    connections_opened_ += static_cast<uint64_t>(connects);
+  }
   response.transport = Classify(code);
   if (code != CURLE_OK) {
     response.transport_error = error[0] != '\0' ? error : curl_easy_strerror(code);

@@ -27,6 +27,7 @@
 // Thread-safe: any number of threads may issue requests at once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -101,6 +102,8 @@ class S3Client {
 
   // "s3://bucket/key", for messages.
   std::string Describe(std::string_view key) const;
+  // How many connections requests have opened so far (reuse shows as few).
+  uint64_t connections_opened() const { return connections_opened_.load(); }
   const S3ClientOptions& options() const { return options_; }
 
  private:
@@ -120,6 +123,7 @@ class S3Client {
 
   const S3ClientOptions options_;
   const std::string sigv4_;  // CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3"
+  std::atomic<uint64_t> connections_opened_{0};
   std::mutex mu_;
   std::vector<void*> idle_;  // CURL* easy handles; guarded by mu_
 };
