@@ -6,12 +6,13 @@ SNAPVOL_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang-format
   libssl-dev libsqlite3-dev libprotobuf-dev protobuf-compiler
   libgrpc++-dev protobuf-compiler-grpc
-  libfuse3-dev fuse3 libyaml-cpp-dev libseccomp-dev libcurl4-openssl-dev
+  libfuse3-dev fuse3 libyaml-cpp-dev libseccomp-dev libcurl4-openssl-dev libexpat1-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   attr openssl bc
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: clang and libFuzzer (libclang_rt.fuzzer)
   runc crun podman busybox-static procps  # e2e/oci: OCI runtimes, the containers' rootfs, ps
+  ceph-mon ceph-osd radosgw ceph-common  # e2e/s3: a throwaway single-node Ceph RGW (rgw_up.sh)
 )
 # Only the benchmarks need these: the peers bench/mount_bench.sh compares
 # against, and fio. Installed by snapvol_install_bench_deps.
