@@ -177,9 +177,11 @@ class ViewTest : public ::testing::Test {
   }
 
   static void Write(View& v, Handle* h, const std::string& data, uint64_t off = 0) {
-    auto n = v.Write(
-        h, off, [&](const UpperFile::Use& use) -> Result<size_t> { return use.Pwrite(data, off); });
-    EXPECT_TRUE(n.ok());
+    auto t = v.BeginWrite(h, Cred(), false);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    auto n = t->use().Pwrite(data, off);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_TRUE(v.EndWrite(std::move(*t), off, *n).ok());
   }
 
   static std::set<std::string> List(View& v, Ino dir) {
@@ -840,18 +842,18 @@ TEST_F(ViewTest, NameRemovedWhileAFailedCommitRanLeavesNothingPending) {
   MountServer& s = Server();
   View& v = s.view();
   Create(v, kRootIno, "x", "X");
-  auto plan = v.PlanCommit(false);
+  auto plan = s.committer().Plan(false);
   ASSERT_TRUE(plan.ok());
   ASSERT_TRUE(v.Unlink(kRootIno, "x", Cred()).ok());
   EXPECT_EQ(v.PendingCount(), 1u);  // a whiteout: the commit may still land
-  ASSERT_TRUE(v.FinishCommit(*plan, false, {}).ok());
+  ASSERT_TRUE(s.committer().Finish(*plan, false, {}).ok());
   EXPECT_EQ(v.PendingCount(), 0u);
   // And one that landed leaves the delete pending.
   Create(v, kRootIno, "y", "Y");
-  plan = v.PlanCommit(false);
+  plan = s.committer().Plan(false);
   ASSERT_TRUE(plan.ok());
   ASSERT_TRUE(v.Unlink(kRootIno, "y", Cred()).ok());
-  ASSERT_TRUE(v.FinishCommit(*plan, true, {}).ok());
+  ASSERT_TRUE(s.committer().Finish(*plan, true, {}).ok());
   EXPECT_EQ(v.PendingCount(), 1u);
 }
 
