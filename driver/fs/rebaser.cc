@@ -96,13 +96,18 @@ Status Rebaser::RebaseDir(Node* d, const Entry* entry, Invalidations* inv) {
         }
       }
       d->attr = a;
-      d->entry.reset();
+      // The root holds its entry (View::Attach); other directories load
+      // theirs from the parent's tree on demand.
+      d->entry = d->ino == kRootIno ? std::make_unique<Entry>(*entry) : nullptr;
       d->base_xattrs = entry->xattrs_size() > 0;
     }
     d->fp = Fingerprint(*entry);
     d->dir->subtree_inodes = entry->subtree_inodes();
     d->dir->subtree_bytes = entry->subtree_bytes();
   }
+  // Directories gone from the new tree that keep pending changes take
+  // their entry (xattrs) from the old one.
+  const std::optional<Hash> old_tree = d->dir->tree;
   if (new_tree != d->dir->tree) {
     d->dir->tree = new_tree;
     ++d->dir->tree_gen;
@@ -132,8 +137,13 @@ Status Rebaser::RebaseDir(Node* d, const Entry* entry, Invalidations* inv) {
       }
       if (n->dirty || PendingBelow(n)) {
         // Gone from the new snapshot, but holds changes not committed yet:
-        // keep those in a directory of its own.
+        // keep those in a directory of its own, with its own attributes and
+        // xattrs (the head no longer has them).
         RETURN_IF_ERROR(PruneToPending(n, inv));
+        if (n->entry == nullptr && n->at_origin && old_tree) {
+          ASSIGN_OR_RETURN(std::optional<Entry> old, v.base_tree_.Lookup(*old_tree, name));
+          if (old) n->entry = std::make_unique<Entry>(std::move(*old));
+        }
         if (n->entry == nullptr) n->entry = std::make_unique<Entry>();
         n->entry->set_type(objects::DIRECTORY);
         n->at_origin = false;

@@ -288,6 +288,9 @@ Status View::Attach(const volume::Snapshot& base) {
   std::unique_ptr<Node> root = BaseTree::NodeFromEntry(base.root());
   root->nlookup = 1;  // pinned for the life of the mount
   root->kept = true;
+  // The root has no parent tree to load its entry from on demand: it holds
+  // it (its xattrs) from the start.
+  root->entry = std::make_unique<Entry>(base.root());
   Node* r = table_.Add(std::move(root));
   if (r->ino != kRootIno) return Status::Internal("root attached twice");
   return Status::Ok();
