@@ -167,7 +167,7 @@ Result<CommitPlan> Committer::Plan(bool final) {
     ASSIGN_OR_RETURN(plan.closed_gen, v.journal_->Rotate());
   }
   std::vector<std::pair<Path, Node*>> dirs;
-  for (Ino ino : v.pending_dirs_) {
+  for (Ino ino : v.changes_.dirs()) {
     Node* d = v.Get(ino);
     if (d == nullptr || !d->is_dir() || !Attached(d)) continue;
     dirs.emplace_back(PathOf(d), d);
@@ -316,19 +316,7 @@ Status Committer::Finish(const CommitPlan& plan, bool landed, const std::set<Ino
       n->xattrs_changed = false;
     }
   }
-  for (auto it = v.pending_dirs_.begin(); it != v.pending_dirs_.end();) {
-    Node* d = v.Get(*it);
-    bool pending = d != nullptr && d->is_dir() && d->ino == kRootIno && d->dirty;
-    if (d != nullptr && d->is_dir()) {
-      for (const auto& [name, c] : d->dir->children) {
-        if (c.pending || (c.node != nullptr && c.node->dirty)) {
-          pending = true;
-          break;
-        }
-      }
-    }
-    it = pending ? std::next(it) : v.pending_dirs_.erase(it);
-  }
+  v.changes_.DropSettledDirs();
   // Deferred nodes are still pending but the journal generations holding
   // their records are about to go: write them again, at their current paths.
   for (Ino ino : deferred) {

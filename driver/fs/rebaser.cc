@@ -61,16 +61,16 @@ Status Rebaser::PruneToPending(Node* d, Invalidations* inv) {
     if (n->entry == nullptr) n->entry = std::make_unique<Entry>();
     n->at_origin = false;
     c.pending = true;
-    c.seq = v.NextSeq();
+    c.seq = v.changes_.NextSeq();
     n->dirty = true;
-    n->seq = v.NextSeq();
+    n->seq = v.changes_.NextSeq();
     if (n->is_dir()) {
       RETURN_IF_ERROR(PruneToPending(n, inv));
       n->dir->tree.reset();
       ++n->dir->tree_gen;
       inv->inodes.push_back(n->ino);
     }
-    v.NotePendingDir(d);
+    v.changes_.NoteDir(d);
   }
   return Status::Ok();
 }
@@ -151,10 +151,10 @@ Status Rebaser::RebaseDir(Node* d, const Entry* entry, Invalidations* inv) {
         ++n->dir->tree_gen;
         c.pending = true;
         c.replaced = true;
-        c.seq = v.NextSeq();
+        c.seq = v.changes_.NextSeq();
         n->dirty = true;
-        n->seq = v.NextSeq();
-        v.NotePendingDir(d);
+        n->seq = v.changes_.NextSeq();
+        v.changes_.NoteDir(d);
         inv->inodes.push_back(n->ino);
         continue;
       }

@@ -169,7 +169,7 @@ Node* View::NewLocal(NodeType type, const Attr& attr) {
   n->attr = attr;
   n->at_origin = false;
   n->dirty = true;
-  n->seq = NextSeq();
+  n->seq = changes_.NextSeq();
   n->entry = std::make_unique<Entry>();
   n->entry->set_type(EntryTypeOf(type));
   if (type == NodeType::kDir) n->dir = std::make_unique<DirState>();
@@ -177,7 +177,7 @@ Node* View::NewLocal(NodeType type, const Attr& attr) {
 }
 
 void View::Created(Node* dir, const std::string& name, Node* n) {
-  Bind(dir, name, n);
+  changes_.Bind(dir, name, n);
   ++inode_delta_;
   Touch(dir);
 }
@@ -202,79 +202,10 @@ Handle* View::NewHandle(Node* n, bool writable) {
   return raw;
 }
 
-void View::Bind(Node* dir, const std::string& name, Node* n) {
-  auto& children = dir->dir->children;
-  auto it = children.find(name);
-  Child c;
-  c.node = n;
-  c.pending = true;
-  c.replaced = it != children.end() && it->second.replaced;
-  c.in_commit = it != children.end() && it->second.in_commit;
-  c.seq = NextSeq();
-  children[name] = c;
-  AddName(n, dir, name);
-  // A rename removes the last name before it binds the new one, which
-  // unregistered the link group: its other names, looked up later, must
-  // still find this node.
-  table_.AddLink(n);
-  n->stale = false;
-  // Not MarkKept(n): it stops at a node already kept, and a kept node
-  // moved here (rename) must make its new ancestors kept, or a commit that
-  // re-publishes one of them from its base tree skips it (found by
-  // view_random_test, seed 94: a committed file vanished with its parent's
-  // rename).
-  n->kept = true;
-  MarkKept(dir);
-  NotePendingDir(dir);
-}
-
-void View::RemoveName(Node* dir, const std::string& name, Node* n) {
-  auto& children = dir->dir->children;
-  auto it = children.find(name);
-  if (it != children.end()) {
-    Child& c = it->second;
-    if (c.pending && !c.replaced && !c.in_commit) {
-      // Neither in the head nor on its way there: nothing to publish.
-      children.erase(it);
-    } else {
-      // A name the running commit publishes keeps `replaced` as it is:
-      // the Committer sets it if the commit lands, and drops the whiteout
-      // if it does not.
-      c.replaced = c.replaced || !c.pending;
-      c.node = nullptr;
-      c.pending = true;
-      c.seq = NextSeq();
-      MarkKept(dir);
-      NotePendingDir(dir);
-    }
-  }
-  RemoveNameOf(n, dir, name);
-  if (n->names() == 0) {
-    table_.RemoveLink(n);
-    n->at_origin = false;
-  }
-}
-
 void View::EmptyRemovedDir(Node* d) {
   d->dir->children.clear();
   d->dir->tree.reset();
   ++d->dir->tree_gen;
-}
-
-void View::MarkKept(Node* n) {
-  if (n == nullptr || n->kept) return;
-  n->kept = true;
-  MarkKept(n->parent);
-  for (auto& [dir, name] : n->more_names) MarkKept(dir);
-}
-
-void View::MarkDirty(Node* n) {
-  n->dirty = true;
-  n->seq = NextSeq();
-  MarkKept(n);
-  if (n->ino == kRootIno) pending_dirs_.insert(kRootIno);
-  if (n->parent != nullptr) NotePendingDir(n->parent);
-  for (auto& [dir, name] : n->more_names) NotePendingDir(dir);
 }
 
 void View::Touch(Node* dir) { dir->attr.mtime_ns = dir->attr.ctime_ns = NowNs(); }
@@ -377,7 +308,7 @@ Result<EntryOut> View::SetAttrLocked(Lock& lock, Node* n, const SetAttrIn& in, c
   }
   if (in.mode || in.uid || in.gid || in.size || times) n->attr.ctime_ns = now;
   if (attrs || changed) {
-    MarkDirty(n);
+    changes_.MarkDirty(n);
     if (changed) RETURN_IF_ERROR(records_.Record(n));
     if (attrs) RETURN_IF_ERROR(records_.SetAttr(n, rec));
   }
@@ -498,7 +429,7 @@ Result<EntryOut> View::Link(Ino ino, Ino new_parent, const std::string& new_name
   if (n->link_id == 0) {
     n->link_id = NewLinkId();
     table_.AddLink(n);
-    MarkDirty(n);
+    changes_.MarkDirty(n);
     RETURN_IF_ERROR(records_.Put(n));
   }
   Created(dir, new_name, n);
@@ -517,7 +448,7 @@ Status View::Unlink(Ino parent, const std::string& name, const Cred& cred) {
   RETURN_IF_ERROR(removable);
   if (n->is_dir()) return PosixError(EISDIR, "'" + name + "' is a directory");
   const Path path = ChildPath(dir, name);
-  RemoveName(dir, name, n);
+  changes_.Unbind(dir, name, n);
   --inode_delta_;
   Touch(dir);
   n->attr.ctime_ns = NowNs();
@@ -536,7 +467,7 @@ Status View::Rmdir(Ino parent, const std::string& name, const Cred& cred) {
   ASSIGN_OR_RETURN(bool empty, base_tree_.DirIsEmpty(n));
   if (!empty) return PosixError(ENOTEMPTY, "'" + name + "' is not empty");
   const Path path = ChildPath(dir, name);
-  RemoveName(dir, name, n);
+  changes_.Unbind(dir, name, n);
   EmptyRemovedDir(n);
   --inode_delta_;
   Touch(dir);
@@ -607,9 +538,9 @@ Status View::Rename(Ino parent, const std::string& name, Ino new_parent,
 
   const Path from = ChildPath(d1, name);
   const Path to = ChildPath(d2, new_name);
-  RemoveName(d1, name, src);
+  changes_.Unbind(d1, name, src);
   if (dst != nullptr) {
-    RemoveName(d2, new_name, dst);
+    changes_.Unbind(d2, new_name, dst);
     if (dst->is_dir()) EmptyRemovedDir(dst);
     --inode_delta_;
     dst->attr.ctime_ns = NowNs();
@@ -619,7 +550,7 @@ Status View::Rename(Ino parent, const std::string& name, Ino new_parent,
     src->entry->set_type(EntryTypeOf(src->type));
   }
   src->at_origin = false;
-  Bind(d2, new_name, src);
+  changes_.Bind(d2, new_name, src);
   src->attr.ctime_ns = NowNs();
   Touch(d1);
   Touch(d2);
@@ -681,11 +612,11 @@ Result<OpenOut> View::Open(Ino ino, int flags, const Cred& cred) {
     // atomic O_TRUNC it drops that setattr), so clear the set-id bits as
     // it would.
     if (std::optional<uint32_t> mode = ModeAfterWrite(n->attr.mode, cred)) n->attr.mode = *mode;
-    MarkDirty(n);
+    changes_.MarkDirty(n);
     RETURN_IF_ERROR(records_.Record(n));
   } else if (write) {
     RETURN_IF_ERROR(upper_files_.CopyUp(lock, n, false, n->attr.size));
-    MarkKept(n);
+    changes_.MarkKept(n);
   }
   std::shared_ptr<const FileLayout> layout;
   if (!write && !trunc && n->upper == nullptr) {
@@ -795,7 +726,7 @@ Status View::EndWrite(WriteTicket ticket, uint64_t off, size_t written) {
   Node* n = ticket.handle_->node;
   n->attr.size = std::max<uint64_t>(n->attr.size, off + written);
   n->attr.mtime_ns = n->attr.ctime_ns = NowNs();
-  MarkDirty(n);
+  changes_.MarkDirty(n);
   return records_.RecordOnce(n);
 }
 
@@ -888,7 +819,7 @@ Status View::SetXattr(Ino ino, const std::string& name, const std::string& value
   }
   n->attr.ctime_ns = NowNs();
   n->xattrs_changed = true;
-  MarkDirty(n);
+  changes_.MarkDirty(n);
   return records_.Record(n);
 }
 
@@ -943,7 +874,7 @@ Status View::RemoveXattr(Ino ino, const std::string& name, const Cred& cred) {
   xs->erase(it);
   n->attr.ctime_ns = NowNs();
   n->xattrs_changed = true;
-  MarkDirty(n);
+  changes_.MarkDirty(n);
   return records_.Record(n);
 }
 
@@ -981,16 +912,7 @@ uint64_t View::base_version() const {
 
 uint64_t View::PendingCount() const {
   Lock lock(mu_);
-  uint64_t count = 0;
-  for (Ino ino : pending_dirs_) {
-    Node* d = Get(ino);
-    if (d == nullptr || !d->is_dir() || !Attached(d)) continue;
-    if (d->ino == kRootIno && d->dirty) ++count;
-    for (const auto& [name, c] : d->dir->children) {
-      if (c.pending || (c.node != nullptr && c.node->dirty)) ++count;
-    }
-  }
-  return count;
+  return changes_.PendingCount();
 }
 
 bool View::HasPending() const { return PendingCount() > 0; }

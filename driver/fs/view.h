@@ -6,6 +6,7 @@
 //
 // The View coordinates; each concept lives in the file named after it:
 //   node.h, inode_table.h   nodes, their names, the lookup-count rules
+//   change_tracker.h        which changes are pending (bindings, dirty nodes)
 //   base_tree.h             resolving names and entries in the base snapshot
 //   write_layer.h           upper files: new ones and copy-up
 //   access.h                the POSIX permission rules
@@ -20,9 +21,8 @@
 // ChunkCache; the first write-open copies a file up into an UpperFile.
 //
 // Pending changes (not yet committed) are tracked per name binding
-// (Child::pending) and per node (Node::dirty); `pending_dirs_` lists the
-// directories holding them. Every change is appended to the Journal before
-// the call returns (S9).
+// (Child::pending) and per node (Node::dirty) by the ChangeTracker. Every change is appended to the
+// Journal before the call returns (S9).
 //
 // Thread-safety: all methods are thread-safe. One mutex (mu_) guards the
 // inode table, every node and the counters; it is released around store
@@ -46,6 +46,7 @@
 #include "driver/core/result.h"
 #include "driver/fs/access.h"
 #include "driver/fs/base_tree.h"
+#include "driver/fs/change_tracker.h"
 #include "driver/fs/chunk_cache.h"
 #include "driver/fs/file_layout.h"
 #include "driver/fs/inode_table.h"
@@ -291,15 +292,9 @@ class View {
   // The reply of an entry the kernel now holds (+1 lookup).
   EntryOut Referenced(Node* n);
   Handle* NewHandle(Node* n, bool writable);
-  void Bind(Node* dir, const std::string& name, Node* n);
-  void RemoveName(Node* dir, const std::string& name, Node* n);
   // A directory removed (rmdir, replaced by a rename) shows nothing below.
   void EmptyRemovedDir(Node* d);
-  void MarkKept(Node* n);
-  void MarkDirty(Node* n);
-  void NotePendingDir(Node* dir) { pending_dirs_.insert(dir->ino); }
   void Touch(Node* dir);
-  uint64_t NextSeq() { return ++seq_; }
 
   const ViewOptions options_;
   store::ObjectStore* const objects_;
@@ -313,9 +308,8 @@ class View {
   BaseTree base_tree_{&table_, trees_, objects_};
   WriteLayer upper_files_{options_.data_dir, objects_, chunks_, &table_, &base_tree_};
   JournalWriter records_{journal_};
-  std::set<Ino> pending_dirs_;  // directories with pending children (and the root if dirty)
+  ChangeTracker changes_{&table_};
   std::unordered_map<Handle*, std::unique_ptr<Handle>> handles_;
-  uint64_t seq_ = 0;
   int64_t inode_delta_ = 0;  // local creates minus deletes since the base
 };
 
