@@ -1,5 +1,6 @@
 #include "driver/fs/node.h"
 
+#include <sys/stat.h>
 #include <time.h>
 
 #include <algorithm>
@@ -44,6 +45,24 @@ objects::EntryType EntryTypeOf(NodeType t) {
       break;
   }
   return objects::FILE;
+}
+
+std::optional<NodeType> NodeTypeOfMode(uint32_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+    case 0:
+      return NodeType::kFile;
+    case S_IFIFO:
+      return NodeType::kFifo;
+    case S_IFSOCK:
+      return NodeType::kSocket;
+    case S_IFCHR:
+      return NodeType::kCharDevice;
+    case S_IFBLK:
+      return NodeType::kBlockDevice;
+    default:
+      return std::nullopt;
+  }
 }
 
 Attr AttrOf(const objects::Entry& e) {

@@ -37,6 +37,9 @@ enum class NodeType : uint8_t { kFile, kDir, kSymlink, kFifo, kSocket, kCharDevi
 
 NodeType NodeTypeOf(objects::EntryType t);
 objects::EntryType EntryTypeOf(NodeType t);
+// The type of mknod(2)'s `mode` (S_IFREG or 0, S_IFIFO, S_IFSOCK, S_IFCHR,
+// S_IFBLK); nullopt for anything else.
+std::optional<NodeType> NodeTypeOfMode(uint32_t mode);
 
 struct Attr {
   uint32_t mode = 0;  // permission bits incl. setuid/setgid/sticky (07777)

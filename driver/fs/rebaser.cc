@@ -197,7 +197,7 @@ Result<Invalidations> Rebaser::Rebase(const volume::Snapshot& snap) {
   const Entry root_entry = snap.root();
   RETURN_IF_ERROR(RebaseDir(root, &root_entry, &inv));
   v.base_ = snap;
-  v.inode_delta_ = CountPendingDelta(root);
+  v.inodes_.Rebase(snap.inodes(), CountPendingDelta(root));
   return inv;
 }
 

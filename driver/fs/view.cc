@@ -5,7 +5,6 @@
 #include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/xattr.h>
 
 #include <algorithm>
 #include <random>
@@ -13,6 +12,7 @@
 #include "driver/fs/directory_reader.h"
 #include "driver/fs/posix_error.h"
 #include "driver/fs/rebaser.h"
+#include "driver/fs/xattr_list.h"
 
 namespace snapvol::fs {
 namespace {
@@ -139,15 +139,6 @@ Status View::CheckRemove(Lock& lock, Node* dir, const std::string& name, const C
   return Status::Ok();
 }
 
-Status View::CheckInodeRoom(uint64_t n) const {
-  const int64_t now = static_cast<int64_t>(base_.inodes()) + inode_delta_;
-  if (now + static_cast<int64_t>(n) > static_cast<int64_t>(options_.inode_limit)) {
-    return PosixError(ENOSPC,
-                      "volume inode limit of " + std::to_string(options_.inode_limit) + " reached");
-  }
-  return Status::Ok();
-}
-
 Attr View::NewAttr(Node* dir, uint32_t mode, const Cred& cred, bool is_dir) const {
   Attr a;
   a.mode = mode & 07777;
@@ -178,7 +169,7 @@ Node* View::NewLocal(NodeType type, const Attr& attr) {
 
 void View::Created(Node* dir, const std::string& name, Node* n) {
   changes_.Bind(dir, name, n);
-  ++inode_delta_;
+  inodes_.Created();
   Touch(dir);
 }
 
@@ -216,6 +207,7 @@ void View::Touch(Node* dir) { dir->attr.mtime_ns = dir->attr.ctime_ns = NowNs();
 Status View::Attach(const volume::Snapshot& base) {
   Lock lock(mu_);
   base_ = base;
+  inodes_.Rebase(base.inodes(), 0);
   std::unique_ptr<Node> root = BaseTree::NodeFromEntry(base.root());
   root->nlookup = 1;  // pinned for the life of the mount
   root->kept = true;
@@ -327,27 +319,8 @@ Result<std::string> View::ReadLink(Ino ino) {
 
 Result<EntryOut> View::Mknod(Ino parent, const std::string& name, uint32_t mode, uint64_t rdev,
                              const Cred& cred) {
-  NodeType type;
-  switch (mode & S_IFMT) {
-    case S_IFREG:
-    case 0:
-      type = NodeType::kFile;
-      break;
-    case S_IFIFO:
-      type = NodeType::kFifo;
-      break;
-    case S_IFSOCK:
-      type = NodeType::kSocket;
-      break;
-    case S_IFCHR:
-      type = NodeType::kCharDevice;
-      break;
-    case S_IFBLK:
-      type = NodeType::kBlockDevice;
-      break;
-    default:
-      return PosixError(EINVAL, "unsupported file type");
-  }
+  const std::optional<NodeType> type = NodeTypeOfMode(mode);
+  if (!type) return PosixError(EINVAL, "unsupported file type");
   Lock lock(mu_);
   ASSIGN_OR_RETURN(Node * dir, GetDir(parent));
   Node* existing = nullptr;
@@ -357,14 +330,14 @@ Result<EntryOut> View::Mknod(Ino parent, const std::string& name, uint32_t mode,
   if (device && !cred.Capable(CAP_MKNOD)) {
     return PosixError(EPERM, "only root may create device files");
   }
-  RETURN_IF_ERROR(CheckInodeRoom(1));
+  RETURN_IF_ERROR(inodes_.CheckRoom(1));
   Attr attr = NewAttr(dir, mode, cred, false);
   if (device) attr.rdev = rdev;
   std::shared_ptr<UpperFile> upper;
   if (type == NodeType::kFile) {
     ASSIGN_OR_RETURN(upper, upper_files_.NewEmpty());
   }
-  Node* n = NewLocal(type, attr);
+  Node* n = NewLocal(*type, attr);
   n->upper = std::move(upper);
   Created(dir, name, n);
   RETURN_IF_ERROR(records_.Record(n));
@@ -377,7 +350,7 @@ Result<EntryOut> View::Mkdir(Ino parent, const std::string& name, uint32_t mode,
   Node* existing = nullptr;
   RETURN_IF_ERROR(CheckCreate(lock, dir, name, cred, &existing));
   if (existing != nullptr) return PosixError(EEXIST, "'" + name + "' exists");
-  RETURN_IF_ERROR(CheckInodeRoom(1));
+  RETURN_IF_ERROR(inodes_.CheckRoom(1));
   Node* n = NewLocal(NodeType::kDir, NewAttr(dir, mode, cred, true));
   Created(dir, name, n);
   const Path path = ChildPath(dir, name);
@@ -396,7 +369,7 @@ Result<EntryOut> View::Symlink(Ino parent, const std::string& name, const std::s
   Node* existing = nullptr;
   RETURN_IF_ERROR(CheckCreate(lock, dir, name, cred, &existing));
   if (existing != nullptr) return PosixError(EEXIST, "'" + name + "' exists");
-  RETURN_IF_ERROR(CheckInodeRoom(1));
+  RETURN_IF_ERROR(inodes_.CheckRoom(1));
   Attr attr = NewAttr(dir, 0777, cred, false);
   attr.size = target.size();
   Node* n = NewLocal(NodeType::kSymlink, attr);
@@ -418,7 +391,7 @@ Result<EntryOut> View::Link(Ino ino, Ino new_parent, const std::string& new_name
     Node* existing = nullptr;
     RETURN_IF_ERROR(CheckCreate(lock, dir, new_name, cred, &existing));
     if (existing != nullptr) return PosixError(EEXIST, "'" + new_name + "' exists");
-    RETURN_IF_ERROR(CheckInodeRoom(1));
+    RETURN_IF_ERROR(inodes_.CheckRoom(1));
     RETURN_IF_ERROR(CheckReachable(n, "file"));
     if (n->entry == nullptr) {
       RETURN_IF_ERROR(base_tree_.LoadEntry(lock, n));
@@ -449,7 +422,7 @@ Status View::Unlink(Ino parent, const std::string& name, const Cred& cred) {
   if (n->is_dir()) return PosixError(EISDIR, "'" + name + "' is a directory");
   const Path path = ChildPath(dir, name);
   changes_.Unbind(dir, name, n);
-  --inode_delta_;
+  inodes_.Removed();
   Touch(dir);
   n->attr.ctime_ns = NowNs();
   return records_.Delete(path);
@@ -469,7 +442,7 @@ Status View::Rmdir(Ino parent, const std::string& name, const Cred& cred) {
   const Path path = ChildPath(dir, name);
   changes_.Unbind(dir, name, n);
   EmptyRemovedDir(n);
-  --inode_delta_;
+  inodes_.Removed();
   Touch(dir);
   return records_.Delete(path);
 }
@@ -542,7 +515,7 @@ Status View::Rename(Ino parent, const std::string& name, Ino new_parent,
   if (dst != nullptr) {
     changes_.Unbind(d2, new_name, dst);
     if (dst->is_dir()) EmptyRemovedDir(dst);
-    --inode_delta_;
+    inodes_.Removed();
     dst->attr.ctime_ns = NowNs();
   }
   if (src->entry == nullptr) {
@@ -641,7 +614,7 @@ Result<std::pair<EntryOut, OpenOut>> View::Create(Ino parent, const std::string&
       table_.Ref(existing);
       existing_ino = existing->ino;
     } else {
-      RETURN_IF_ERROR(CheckInodeRoom(1));
+      RETURN_IF_ERROR(inodes_.CheckRoom(1));
       ASSIGN_OR_RETURN(std::shared_ptr<UpperFile> upper, upper_files_.NewEmpty());
       Node* n = NewLocal(NodeType::kFile, NewAttr(dir, mode, cred, false));
       n->upper = std::move(upper);
@@ -800,23 +773,7 @@ Status View::SetXattr(Ino ino, const std::string& name, const std::string& value
   RETURN_IF_ERROR(CheckXattrChange(ObjectOf(n), name, cred));
   InodeTable::Pin pin(&table_, n);
   if (n->entry == nullptr) RETURN_IF_ERROR(base_tree_.LoadEntry(lock, n));
-  auto* xs = n->entry->mutable_xattrs();
-  auto it =
-      std::lower_bound(xs->begin(), xs->end(), name,
-                       [](const objects::Xattr& x, const std::string& k) { return x.name() < k; });
-  const bool exists = it != xs->end() && it->name() == name;
-  if ((flags & XATTR_CREATE) && exists) return PosixError(EEXIST, "xattr exists");
-  if ((flags & XATTR_REPLACE) && !exists) return PosixError(ENODATA, "no such xattr");
-  if (exists) {
-    it->set_value(value);
-  } else {
-    objects::Xattr x;
-    x.set_name(name);
-    x.set_value(value);
-    const int pos = static_cast<int>(it - xs->begin());
-    xs->Add(std::move(x));
-    for (int i = xs->size() - 1; i > pos; --i) xs->SwapElements(i, i - 1);
-  }
+  RETURN_IF_ERROR(PutXattr(n->entry.get(), name, value, flags));
   n->attr.ctime_ns = NowNs();
   n->xattrs_changed = true;
   changes_.MarkDirty(n);
@@ -833,10 +790,7 @@ Result<std::string> View::GetXattr(Ino ino, const std::string& name, const Cred&
     InodeTable::Pin pin(&table_, n);
     RETURN_IF_ERROR(base_tree_.LoadEntry(lock, n));
   }
-  for (const objects::Xattr& x : n->entry->xattrs()) {
-    if (x.name() == name) return x.value();
-  }
-  return PosixError(ENODATA, "no such xattr");
+  return FindXattr(*n->entry, name);
 }
 
 Result<std::vector<std::string>> View::ListXattr(Ino ino, const Cred& cred) {
@@ -867,11 +821,7 @@ Status View::RemoveXattr(Ino ino, const std::string& name, const Cred& cred) {
     if (!n->base_xattrs) return PosixError(ENODATA, "no such xattr");
     RETURN_IF_ERROR(base_tree_.LoadEntry(lock, n));
   }
-  auto* xs = n->entry->mutable_xattrs();
-  auto it = std::find_if(xs->begin(), xs->end(),
-                         [&](const objects::Xattr& x) { return x.name() == name; });
-  if (it == xs->end()) return PosixError(ENODATA, "no such xattr");
-  xs->erase(it);
+  RETURN_IF_ERROR(DeleteXattr(n->entry.get(), name));
   n->attr.ctime_ns = NowNs();
   n->xattrs_changed = true;
   changes_.MarkDirty(n);
@@ -899,9 +849,9 @@ Result<StatFsOut> View::StatFs() {
     out.blocks_free = st.f_bfree;
     out.blocks_avail = st.f_bavail;
   }
-  const uint64_t used = inodes();
-  out.files = options_.inode_limit;
-  out.files_free = used >= options_.inode_limit ? 0 : options_.inode_limit - used;
+  Lock lock(mu_);
+  out.files = inodes_.limit();
+  out.files_free = inodes_.free();
   return out;
 }
 
@@ -919,8 +869,7 @@ bool View::HasPending() const { return PendingCount() > 0; }
 
 uint64_t View::inodes() const {
   Lock lock(mu_);
-  return static_cast<uint64_t>(
-      std::max<int64_t>(0, static_cast<int64_t>(base_.inodes()) + inode_delta_));
+  return inodes_.used();
 }
 
 size_t View::node_count() const {

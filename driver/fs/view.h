@@ -10,6 +10,8 @@
 //   base_tree.h             resolving names and entries in the base snapshot
 //   write_layer.h           upper files: new ones and copy-up
 //   access.h                the POSIX permission rules
+//   xattr_list.h            an entry's xattrs
+//   inode_budget.h          the volume's inode limit
 //   journal_writer.h        the journal records of every change (S9)
 //   directory_reader.h      readdir: the base listing merged with local names
 //   committer.h             a commit from plan to finish (S3, S5, S6)
@@ -49,6 +51,7 @@
 #include "driver/fs/change_tracker.h"
 #include "driver/fs/chunk_cache.h"
 #include "driver/fs/file_layout.h"
+#include "driver/fs/inode_budget.h"
 #include "driver/fs/inode_table.h"
 #include "driver/fs/journal.h"
 #include "driver/fs/journal_writer.h"
@@ -284,7 +287,6 @@ class View {
   // `name` in `dir` may be removed or renamed by `cred`: resolves it into
   // *n (ENOENT if absent) and checks write permission and the sticky rule.
   Status CheckRemove(Lock& lock, Node* dir, const std::string& name, const Cred& cred, Node** n);
-  Status CheckInodeRoom(uint64_t n) const;
   Node* NewLocal(NodeType type, const Attr& attr);
   Attr NewAttr(Node* dir, uint32_t mode, const Cred& cred, bool is_dir) const;
   // Binds a node created here at (dir, name).
@@ -310,7 +312,7 @@ class View {
   JournalWriter records_{journal_};
   ChangeTracker changes_{&table_};
   std::unordered_map<Handle*, std::unique_ptr<Handle>> handles_;
-  int64_t inode_delta_ = 0;  // local creates minus deletes since the base
+  InodeBudget inodes_{options_.inode_limit};
 };
 
 }  // namespace snapvol::fs
