@@ -56,6 +56,23 @@ bool MayDeleteFromSticky(uint32_t dir_mode, uint32_t dir_uid, uint32_t obj_uid, 
   return cred.uid() == dir_uid || cred.uid() == obj_uid || cred.Capable(CAP_FOWNER);
 }
 
+core::Status CheckName(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos) {
+    return PosixError(EINVAL, "invalid name '" + name + "'");
+  }
+  if (name.size() > 255) return PosixError(ENAMETOOLONG, "name longer than 255 bytes");
+  return core::Status::Ok();
+}
+
+core::Status CheckRemoval(const Object& dir, const Object& obj, const Cred& cred) {
+  RETURN_IF_ERROR(CheckPermission(dir, cred, kMayWrite | kMayExec));
+  if (!MayDeleteFromSticky(dir.mode, dir.uid, obj.uid, cred)) {
+    return PosixError(EPERM, "sticky directory");
+  }
+  return core::Status::Ok();
+}
+
 core::Status CheckPermission(const Object& o, const Cred& cred, int mask) {
   if (MayAccess(o.mode, o.uid, o.gid, o.is_dir, cred, mask)) return core::Status::Ok();
   return PosixError(EACCES, "permission denied");

@@ -78,8 +78,17 @@ struct Object {
   bool is_file = false;  // a regular file
 };
 
+// A name a directory entry may have: EINVAL for "", ".", "..", and names
+// with '/' or NUL; ENAMETOOLONG beyond 255 bytes.
+core::Status CheckName(const std::string& name);
+
 // MayAccess as a check: EACCES.
 core::Status CheckPermission(const Object& o, const Cred& cred, int mask);
+
+// Whether `cred` may remove (unlink, rmdir, rename away or over) `obj`
+// from `dir`: write and search permission on the directory (EACCES), and
+// the sticky rule (EPERM).
+core::Status CheckRemoval(const Object& dir, const Object& obj, const Cred& cred);
 
 // An attribute change (setattr).
 struct SetAttrIn {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "driver/fs/posix_error.h"
+
 namespace snapvol::fs {
 
 NodeType NodeTypeOf(objects::EntryType t) {
@@ -154,6 +156,17 @@ objects::Entry EntryOf(const Node* n) {
       e.set_size(0);
   }
   return e;
+}
+
+core::Status CheckLive(const Node* n) {
+  if (n->stale && n->names() == 0) return PosixError(ESTALE, "replaced by a reload");
+  return core::Status::Ok();
+}
+
+core::Status CheckReachable(const Node* n, std::string_view what) {
+  if (n->ino == kRootIno || n->names() > 0) return core::Status::Ok();
+  RETURN_IF_ERROR(CheckLive(n));
+  return PosixError(ENOENT, std::string(what) + " was removed");
 }
 
 void AddName(Node* n, Node* dir, const std::string& name) {

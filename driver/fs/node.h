@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -190,6 +191,12 @@ bool Attached(const Node* n);
 // The entry the node publishes: its local entry (content, target, xattrs)
 // with the node's attributes, a directory's tree and totals.
 objects::Entry EntryOf(const Node* n);
+
+// ESTALE for a node a reload detached (Node::stale) that has no name.
+core::Status CheckLive(const Node* n);
+// `n` still has a name (or is the root): ESTALE if a reload detached it,
+// ENOENT if it was removed (`what` names it in the message).
+core::Status CheckReachable(const Node* n, std::string_view what);
 
 // Adds (dir, name) to the node's names: the first name if it has none.
 void AddName(Node* n, Node* dir, const std::string& name);

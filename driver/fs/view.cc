@@ -34,15 +34,6 @@ Object ObjectOf(const Node* n) {
   return Object{n->attr.mode, n->attr.uid, n->attr.gid, n->is_dir(), n->type == NodeType::kFile};
 }
 
-Status CheckName(const std::string& name) {
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
-      name.find('\0') != std::string::npos) {
-    return PosixError(EINVAL, "invalid name '" + name + "'");
-  }
-  if (name.size() > 255) return PosixError(ENAMETOOLONG, "name longer than 255 bytes");
-  return Status::Ok();
-}
-
 Status NotFound(Node* n) {
   if (n == nullptr) return PosixError(ENOENT, "inode not found");
   return Status::Ok();
@@ -103,17 +94,6 @@ Status View::CheckWritable() const {
   return Status::Ok();
 }
 
-Status View::CheckLive(const Node* n) const {
-  if (n->stale && n->names() == 0) return PosixError(ESTALE, "replaced by a reload");
-  return Status::Ok();
-}
-
-Status View::CheckReachable(const Node* n, std::string_view what) const {
-  if (n->ino == kRootIno || n->names() > 0) return Status::Ok();
-  RETURN_IF_ERROR(CheckLive(n));
-  return PosixError(ENOENT, std::string(what) + " was removed");
-}
-
 Status View::CheckCreate(Lock& lock, Node* dir, const std::string& name, const Cred& cred,
                          Node** existing) {
   RETURN_IF_ERROR(CheckWritable());
@@ -132,11 +112,7 @@ Status View::CheckRemove(Lock& lock, Node* dir, const std::string& name, const C
   RETURN_IF_ERROR(CheckPermission(ObjectOf(dir), cred, kMayExec));
   ASSIGN_OR_RETURN(*n, base_tree_.Resolve(lock, dir, name));
   if (*n == nullptr) return PosixError(ENOENT, "'" + name + "' not found");
-  RETURN_IF_ERROR(CheckPermission(ObjectOf(dir), cred, kMayWrite | kMayExec));
-  if (!MayDeleteFromSticky(dir->attr.mode, dir->attr.uid, (*n)->attr.uid, cred)) {
-    return PosixError(EPERM, "sticky directory");
-  }
-  return Status::Ok();
+  return CheckRemoval(ObjectOf(dir), ObjectOf(*n), cred);
 }
 
 Attr View::NewAttr(Node* dir, uint32_t mode, const Cred& cred, bool is_dir) const {
@@ -491,10 +467,8 @@ Status View::Rename(Ino parent, const std::string& name, Ino new_parent,
   }
   RETURN_IF_ERROR(CheckPermission(ObjectOf(d1), cred, kMayWrite | kMayExec));
   RETURN_IF_ERROR(CheckPermission(ObjectOf(d2), cred, kMayWrite | kMayExec));
-  if (!MayDeleteFromSticky(d1->attr.mode, d1->attr.uid, src->attr.uid, cred) ||
-      (dst != nullptr && !MayDeleteFromSticky(d2->attr.mode, d2->attr.uid, dst->attr.uid, cred))) {
-    return PosixError(EPERM, "sticky directory");
-  }
+  RETURN_IF_ERROR(CheckRemoval(ObjectOf(d1), ObjectOf(src), cred));
+  if (dst != nullptr) RETURN_IF_ERROR(CheckRemoval(ObjectOf(d2), ObjectOf(dst), cred));
   if (src->is_dir()) {
     for (const Node* p = d2; p != nullptr; p = p->parent) {
       if (p == src) return PosixError(EINVAL, "cannot move a directory into itself");

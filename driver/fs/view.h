@@ -275,11 +275,6 @@ class View {
   Result<EntryOut> SetAttrLocked(Lock& lock, Node* n, const SetAttrIn& in, const Cred& cred);
 
   Status CheckWritable() const;
-  // ESTALE for a node a reload detached (Node::stale).
-  Status CheckLive(const Node* n) const;
-  // `n` still has a name: ESTALE if a reload detached it, ENOENT if it was
-  // removed (`what` names it in the message).
-  Status CheckReachable(const Node* n, std::string_view what) const;
   // `name` may be created in `dir` by `cred`; *existing is what it names
   // now (then only search permission was needed).
   Status CheckCreate(Lock& lock, Node* dir, const std::string& name, const Cred& cred,
