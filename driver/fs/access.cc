@@ -121,7 +121,9 @@ core::Status CheckSetAttr(const Object& o, const SetAttrIn& in, const Cred& cred
 
 uint32_t ModeAfterChmod(uint32_t mode, uint32_t gid, const Cred& cred) {
   mode &= 07777;
-  if (!cred.Capable(CAP_FSETID) && !cred.InGroup(gid)) mode &= ~S_ISGID;
+  // Only a set-gid bit asks for the caller's capabilities or groups (each
+  // may read /proc): the common create and chmod pay nothing.
+  if ((mode & S_ISGID) != 0 && !cred.Capable(CAP_FSETID) && !cred.InGroup(gid)) mode &= ~S_ISGID;
   return mode;
 }
 
