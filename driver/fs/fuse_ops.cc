@@ -261,45 +261,40 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
 
 void OpWriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
   const size_t size = fuse_buf_size(in);
-  View::DirectWrite direct;
-  if (H(fi)->direct) {
-    // The kernel clears set-id bits before a write through its page cache
-    // (file_remove_privs), not before a direct one: do what it would.
-    const Cred cred = CredOf(req);
-    direct = V(req).BeforeDirectWrite(H(fi), cred);
-    if (direct.mode) {
-      SetAttrIn change;
-      change.mode = *direct.mode;
-      change.via_handle = true;
-      Result<EntryOut> changed = V(req).SetAttr(ino, change, cred);
-      if (!changed.ok()) {
-        fuse_reply_err(req, ErrnoOf(changed.status()));
-        return;
-      }
-      fuse_lowlevel_notify_inval_inode(S(req)->se, ino, -1, 0);
-    }
+  Result<View::WriteTicket> ticket = V(req).BeginWrite(H(fi), CredOf(req), H(fi)->direct);
+  if (!ticket.ok()) {
+    fuse_reply_err(req, ErrnoOf(ticket.status()));
+    return;
   }
-  auto io = [&](const UpperFile::Use& use) -> Result<size_t> {
-    if (in->count == 1 && in->idx == 0 && in->off == 0 &&
-        (in->buf[0].flags & FUSE_BUF_IS_FD) == 0) {
-      return use.Pwrite(std::string_view(static_cast<const char*>(in->buf[0].mem), size),
-                        static_cast<uint64_t>(off));
-    }
+  if (ticket->mode_changed()) fuse_lowlevel_notify_inval_inode(S(req)->se, ino, -1, 0);
+  const UpperFile::Use& use = ticket->use();
+  Result<size_t> r = core::Status::Internal("unset");
+  if (in->count == 1 && in->idx == 0 && in->off == 0 && (in->buf[0].flags & FUSE_BUF_IS_FD) == 0) {
+    r = use.Pwrite(std::string_view(static_cast<const char*>(in->buf[0].mem), size),
+                   static_cast<uint64_t>(off));
+  } else {
     use.WritesRaw();
     fuse_bufvec out = FUSE_BUFVEC_INIT(size);
     out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
     out.buf[0].fd = use.fd();
     out.buf[0].pos = off;
     ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
-    if (n < 0) return core::Status::FromErrno(static_cast<int>(-n), "writing the upper file");
-    return static_cast<size_t>(n);
-  };
-  Result<size_t> r = V(req).Write(H(fi), static_cast<uint64_t>(off), io);
+    if (n < 0) {
+      r = core::Status::FromErrno(static_cast<int>(-n), "writing the upper file");
+    } else {
+      r = static_cast<size_t>(n);
+    }
+  }
+  const bool open_elsewhere = ticket->open_elsewhere();
+  if (r.ok()) {
+    core::Status ended = V(req).EndWrite(std::move(*ticket), static_cast<uint64_t>(off), *r);
+    if (!ended.ok()) r = ended;
+  }
   if (!r.ok()) {
     fuse_reply_err(req, ErrnoOf(r.status()));
     return;
   }
-  if (direct.open_elsewhere) {
+  if (open_elsewhere) {
     // A reader's cached pages of this range (or a partial last page) are
     // stale now. The kernel holds only the inode lock here, which the
     // invalidation does not take.

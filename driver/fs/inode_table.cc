@@ -5,45 +5,6 @@
 
 namespace snapvol::fs {
 
-NodeType NodeTypeOf(objects::EntryType t) {
-  switch (t) {
-    case objects::DIRECTORY:
-      return NodeType::kDir;
-    case objects::SYMLINK:
-      return NodeType::kSymlink;
-    case objects::FIFO:
-      return NodeType::kFifo;
-    case objects::SOCKET:
-      return NodeType::kSocket;
-    case objects::CHAR_DEVICE:
-      return NodeType::kCharDevice;
-    case objects::BLOCK_DEVICE:
-      return NodeType::kBlockDevice;
-    default:
-      return NodeType::kFile;
-  }
-}
-
-objects::EntryType EntryTypeOf(NodeType t) {
-  switch (t) {
-    case NodeType::kDir:
-      return objects::DIRECTORY;
-    case NodeType::kSymlink:
-      return objects::SYMLINK;
-    case NodeType::kFifo:
-      return objects::FIFO;
-    case NodeType::kSocket:
-      return objects::SOCKET;
-    case NodeType::kCharDevice:
-      return objects::CHAR_DEVICE;
-    case NodeType::kBlockDevice:
-      return objects::BLOCK_DEVICE;
-    case NodeType::kFile:
-      break;
-  }
-  return objects::FILE;
-}
-
 InodeTable::InodeTable() { Resize(kMinCapacity); }
 
 InodeTable::~InodeTable() {
@@ -91,6 +52,55 @@ bool InodeTable::Forget(Node* node, uint64_t n) {
   }
   node->nlookup -= n;
   return node->nlookup == 0;
+}
+
+void InodeTable::DropIfUnused(Node* n) {
+  if (n == nullptr || n->ino == kRootIno) return;
+  if (n->nlookup != 0 || n->opens != 0 || n->pins != 0) return;
+  const bool attached = n->names() > 0;
+  if (attached && n->kept) return;
+  std::vector<Node*> orphans;
+  if (n->dir != nullptr) {
+    bool live_children = false;
+    for (const auto& [name, c] : n->dir->children) live_children |= c.node != nullptr;
+    if (attached && live_children) return;
+    for (auto& [name, c] : n->dir->children) {
+      Node* k = c.node;
+      if (k == nullptr) continue;
+      RemoveNamesIn(k, n);
+      if (k->names() == 0) k->at_origin = false;
+      orphans.push_back(k);
+    }
+    n->dir->children.clear();
+  }
+  std::vector<Node*> parents;
+  auto unbind = [&](Node* dir, const std::string& name) {
+    auto it = dir->dir->children.find(name);
+    if (it != dir->dir->children.end() && it->second.node == n) dir->dir->children.erase(it);
+    parents.push_back(dir);
+  };
+  if (n->parent != nullptr) unbind(n->parent, n->name);
+  for (auto& [dir, name] : n->more_names) unbind(dir, name);
+  RemoveLink(n);
+  if (n->upper != nullptr && !attached) n->upper->Unlink();
+  Erase(n);
+  for (Node* p : parents) DropIfUnused(p);
+  for (Node* k : orphans) DropIfUnused(k);
+}
+
+Node* InodeTable::LinkGroup(uint64_t link_id) const {
+  if (link_id == 0) return nullptr;
+  auto it = links_.find(link_id);
+  return it == links_.end() ? nullptr : it->second;
+}
+
+void InodeTable::AddLink(Node* node) {
+  if (node->link_id != 0) links_.try_emplace(node->link_id, node);
+}
+
+void InodeTable::RemoveLink(const Node* node) {
+  auto it = links_.find(node->link_id);
+  if (it != links_.end() && it->second == node) links_.erase(it);
 }
 
 void InodeTable::Erase(Node* node) {

@@ -50,29 +50,12 @@ void SpreadChildren(const std::string& dir) {
 constexpr size_t kTreeCacheBytes = 16 << 20;
 constexpr size_t kChunkCacheFiles = 512;
 constexpr size_t kChunkCacheBytes = 128 << 20;
-// How long a file open for writing must go unwritten before an explicit
-// commit takes it, and how long one commit waits for that in total.
-constexpr int64_t kQuietNs = 200'000'000;
-constexpr int64_t kQuietDeadlineNs = 1'000'000'000;
-
 std::string NewMountId() {
   std::random_device rd;
   static const char kHex[] = "0123456789abcdef";
   std::string id;
   for (int i = 0; i < 16; ++i) id.push_back(kHex[rd() & 0xf]);
   return id;
-}
-
-const char* TriggerName(CommitTrigger t) {
-  switch (t) {
-    case CommitTrigger::kExplicit:
-      return "explicit";
-    case CommitTrigger::kBackground:
-      return "background";
-    case CommitTrigger::kFinal:
-      return "final";
-  }
-  return "?";
 }
 
 }  // namespace
@@ -107,6 +90,7 @@ Result<std::unique_ptr<MountServer>> MountServer::Open(const MountOptions& optio
 
   s->mount_id_ = NewMountId();
   ViewOptions vo;
+  vo.env = env;
   vo.read_only = o.read_only;
   vo.inode_limit = s->volume_.inode_limit;
   if (!o.read_only) {
@@ -138,7 +122,7 @@ Result<std::unique_ptr<MountServer>> MountServer::Open(const MountOptions& optio
       RETURN_IF_ERROR(f->Close());
       RETURN_IF_ERROR(env->RenameFile(layout.InfoFile() + ".tmp", layout.InfoFile()));
     }
-    ASSIGN_OR_RETURN(s->journal_, Journal::Open(s->mount_dir_, 1));
+    ASSIGN_OR_RETURN(s->journal_, Journal::Open(s->mount_dir_, 1, env));
     RETURN_IF_ERROR(env->SyncDir(s->mount_dir_));
     // Registered while it may hold pending changes: a delete of the volume
     // is refused meanwhile (Engine::DeleteVolume).
@@ -157,11 +141,12 @@ Result<std::unique_ptr<MountServer>> MountServer::Open(const MountOptions& optio
   s->chunks_ =
       std::make_unique<ChunkCache>(s->store_->objects.get(), kChunkCacheFiles, kChunkCacheBytes);
   const std::string files_dir = StateLayout(o.state_dir).FilesDir();
-  s->files_ =
-      std::make_unique<FileCache>(files_dir, FileCache::BudgetFor(files_dir), s->chunks_.get());
+  s->files_ = std::make_unique<FileCache>(files_dir, FileCache::BudgetFor(files_dir),
+                                          s->chunks_.get(), env);
   s->view_ = std::make_unique<View>(vo, s->store_->objects.get(), s->trees_.get(), s->chunks_.get(),
                                     s->journal_.get());
   RETURN_IF_ERROR(s->view_->Attach(snap));
+  s->committer_ = std::make_unique<Committer>(s->view_.get(), s->engine_.get());
   return s;
 }
 
@@ -181,7 +166,7 @@ Result<CommitInfo> MountServer::Commit(CommitTrigger trigger, std::optional<uint
     last_ = *r;
     last_error_.clear();
   } else {
-    last_.trigger = TriggerName(trigger);
+    last_.trigger = CommitTriggerName(trigger);
     last_.time_ns = core::Env::Default()->NowNanos();
     last_error_ = r.status().ToString();
   }
@@ -191,86 +176,25 @@ Result<CommitInfo> MountServer::Commit(CommitTrigger trigger, std::optional<uint
 Result<CommitInfo> MountServer::CommitLocked(CommitTrigger trigger,
                                              std::optional<uint32_t> by_uid) {
   if (options_.read_only) return PosixError(EROFS, "the mount is read-only");
-  ASSIGN_OR_RETURN(CommitPlan plan, view_->PlanCommit(trigger == CommitTrigger::kFinal));
-  if (after_plan_) after_plan_();
-  store::ObjectStore* objects = store_->objects.get();
-  std::set<Ino> deferred;
-  std::map<UpperFile*, std::optional<UpperFile::Snap>> snaps;
-  volume::ChangeSet changes;
-  // A file still open for writing may be half way through a rewrite (S5):
-  // background commits leave it for a later commit; explicit ones take it
-  // once it has been quiet for a moment (an application that wrote and then
-  // asked for a commit), but leave it if it keeps being written. The final
-  // commit takes everything.
-  const int64_t deadline = core::MonotonicNanos() + kQuietDeadlineNs;
-  for (const CommitPlan::Op& op : plan.ops) {
-    if (op.upper == nullptr || snaps.count(op.upper.get()) != 0) continue;
-    std::optional<UpperFile::Snap> taken;
-    for (int attempt = 0; attempt < 4 && !taken; ++attempt) {
-      if (op.upper->writers() > 0 && trigger != CommitTrigger::kFinal &&
-          (trigger == CommitTrigger::kBackground || !op.upper->WaitQuiet(kQuietNs, deadline))) {
-        break;
-      }
-      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2 << attempt));
-      Result<std::optional<UpperFile::Snap>> snap = op.upper->Snapshot(objects, 1);
-      if (!snap.ok()) {
-        core::Status s = view_->FinishCommit(plan, false, {});
-        (void)s;
-        return snap.status().Annotate("reading a written file");
-      }
-      taken = std::move(*snap);
-    }
-    snaps.emplace(op.upper.get(), std::move(taken));
-  }
-  for (const CommitPlan::Op& op : plan.ops) {
-    if (op.upper != nullptr && !snaps[op.upper.get()]) deferred.insert(op.node);
-  }
-  // Each snapshot's content moves into the last op that names its file
-  // (hard links name one file from several paths): a commit of 100k small
-  // files would otherwise hold every inlined byte once more.
-  std::map<UpperFile*, size_t> uses;
-  for (const CommitPlan::Op& op : plan.ops) {
-    if (op.upper != nullptr) ++uses[op.upper.get()];
-  }
-  for (CommitPlan::Op& op : plan.ops) {
-    if (op.node != 0 && deferred.count(op.node) != 0) continue;
-    volume::ChangeOp c = std::move(op.op);
-    if (op.upper != nullptr) {
-      UpperFile::Snap& snap = *snaps[op.upper.get()];
-      if (--uses[op.upper.get()] == 0) {
-        *c.entry.mutable_content() = std::move(snap.content);
-      } else {
-        *c.entry.mutable_content() = snap.content;
-      }
-      c.entry.set_size(snap.size);
-      changes.add_bytes_written(snap.size);
-    }
-    changes.Add(std::move(c));
-  }
   volume::CommitOptions opts;
   opts.author = by_uid ? volume::AuthorAs(options_.author_tool, *by_uid)
                        : volume::DefaultAuthor(options_.author_tool);
   opts.author.set_pod(options_.pod);
   opts.author.set_pod_namespace(options_.pod_namespace);
   opts.author.set_container(options_.container);
-  opts.message = std::string(TriggerName(trigger)) + " commit of mount " + options_.mountpoint;
-  // Small files into packs first: their bytes are then held once, not
-  // again by the engine's tree editor (and by every retry of the commit).
-  Status packed = volume::PackChangeSet(engine_->objects(), &changes);
-  Result<volume::CommitResult> result =
-      packed.ok() ? engine_->Commit(volume_, changes, opts)
-                  : Result<volume::CommitResult>(packed.Annotate("storing small files"));
-  RETURN_IF_ERROR(view_->FinishCommit(plan, result.ok(), deferred));
-  if (!result.ok()) return result.status();
+  opts.message =
+      std::string(CommitTriggerName(trigger)) + " commit of mount " + options_.mountpoint;
+  ASSIGN_OR_RETURN(CommitOutcome outcome, committer_->Commit(volume_, trigger, opts));
+  const volume::CommitResult& result = outcome.result;
   CommitInfo info;
-  info.version = result->version;
-  info.empty = result->empty;
-  info.changes = changes.size();
-  info.deferred = deferred.size();
-  info.attempts = result->attempts;
+  info.version = result.version;
+  info.empty = result.empty;
+  info.changes = outcome.changes;
+  info.deferred = outcome.deferred;
+  info.attempts = result.attempts;
   info.time_ns = core::Env::Default()->NowNanos();
-  info.trigger = TriggerName(trigger);
-  if (!result->empty) ++commits_;
+  info.trigger = CommitTriggerName(trigger);
+  if (!result.empty) ++commits_;
   return info;
 }
 

@@ -3,12 +3,9 @@
 // committer, and the commit / reload / status logic that the control
 // attributes and the final commit use. fuse_ops.cc serves it over FUSE.
 //
-// Commit (S3, S5, S6, docs/mount.md): PlanCommit rotates the journal and
-// collects the pending state; written files are chunked from their upper
-// files outside every lock (a file that keeps changing while it is read is
-// deferred to the next commit, never committed torn; background commits
-// also defer files that are open for writing); Engine::Commit lands the
-// change set on the current head; FinishCommit clears what landed. A failed
+// Commit (S3, S5, S6, docs/mount.md): the Committer (committer.h) owns one
+// commit from plan to finish; the server names its author and message,
+// serializes it with reloads and records the outcome for status. A failed
 // commit leaves everything pending and is retried by the next trigger (S9).
 // Commits and reloads are serialized by control_mu_; file operations keep
 // running meanwhile.
@@ -28,6 +25,7 @@
 
 #include "driver/core/env.h"
 #include "driver/fs/chunk_cache.h"
+#include "driver/fs/committer.h"
 #include "driver/fs/file_cache.h"
 #include "driver/fs/journal.h"
 #include "driver/fs/mount.h"
@@ -37,8 +35,6 @@
 #include "driver/volume/engine.h"
 
 namespace snapvol::fs {
-
-enum class CommitTrigger { kExplicit, kBackground, kFinal };
 
 class MountServer {
  public:
@@ -50,9 +46,13 @@ class MountServer {
   ~MountServer();
 
   View& view() { return *view_; }
+  // Tests: plan and finish commits by hand (serialize with Commit).
+  Committer& committer() { return *committer_; }
   // The host's whole-file copies for passthrough reads (fuse_ops.cc).
   FileCache& files() { return *files_; }
-  // Reported by fuse_ops: the kernel accepted passthrough; one more open
+  // Reported by the FUSE layer (handle_io): passthrough is in use (a
+  // backing file was registered and opened; whether the kernel accepted it
+  // at INIT is KernelIo's, status field passthrough_accepted); one more open
   // was passed through.
   void NotePassthrough(bool on) { passthrough_.store(on); }
   void NotePassthroughOpen() { passthrough_opens_.fetch_add(1, std::memory_order_relaxed); }
@@ -69,7 +69,9 @@ class MountServer {
   // Tests: `hook` runs inside every commit after it was planned and before
   // it lands, while file operations may run (the window in which a change
   // is neither planned nor pending-only). Set before commits start.
-  void SetAfterPlanHookForTest(std::function<void()> hook) { after_plan_ = std::move(hook); }
+  void SetAfterPlanHookForTest(std::function<void()> hook) {
+    committer_->SetAfterPlanHookForTest(std::move(hook));
+  }
   // Moves to the newest commit; the caller delivers the invalidations.
   Result<Invalidations> Reload();
   MountStatus CurrentStatus();
@@ -100,7 +102,7 @@ class MountServer {
   std::unique_ptr<FileCache> files_;
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<View> view_;
-  std::function<void()> after_plan_;  // tests only
+  std::unique_ptr<Committer> committer_;
 
   std::mutex control_mu_;  // serializes Commit and Reload; before View::mu_
   std::atomic<uint64_t> commits_{0}, reloads_{0};

@@ -10,6 +10,8 @@
 // the directory's base tree.
 //
 // All fields are guarded by View::mu_; nodes are owned by the InodeTable.
+// The free functions below are the node's pure helpers (paths, the entry it
+// publishes, its names); they need the same lock as the fields they read.
 #pragma once
 
 #include <cstdint>
@@ -17,12 +19,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "driver/core/hash.h"
 #include "driver/fs/file_layout.h"
 #include "driver/fs/upper_file.h"
+#include "driver/volume/change_set.h"
 #include "snapvol_objects.pb.h"
 
 namespace snapvol::fs {
@@ -34,6 +38,9 @@ enum class NodeType : uint8_t { kFile, kDir, kSymlink, kFifo, kSocket, kCharDevi
 
 NodeType NodeTypeOf(objects::EntryType t);
 objects::EntryType EntryTypeOf(NodeType t);
+// The type of mknod(2)'s `mode` (S_IFREG or 0, S_IFIFO, S_IFSOCK, S_IFCHR,
+// S_IFBLK); nullopt for anything else.
+std::optional<NodeType> NodeTypeOfMode(uint32_t mode);
 
 struct Attr {
   uint32_t mode = 0;  // permission bits incl. setuid/setgid/sticky (07777)
@@ -166,5 +173,37 @@ struct Node {
   bool is_dir() const { return type == NodeType::kDir; }
   size_t names() const { return (parent != nullptr ? 1 : 0) + more_names.size(); }
 };
+
+// Attributes of a base entry as the mount reports them (atime and ctime
+// are not stored: both are the mtime).
+Attr AttrOf(const objects::Entry& e);
+// Fingerprint of a base entry, to tell on reload whether it changed.
+uint64_t Fingerprint(const objects::Entry& e);
+// Wall-clock time in nanoseconds (mtime/ctime of changes).
+int64_t NowNs();
+
+// The volume path of directory `dir` (empty for the root), following first
+// names; and of `name` in it.
+volume::Path PathOf(const Node* dir);
+volume::Path ChildPath(const Node* dir, const std::string& name);
+// Whether the node's first names lead up to the root.
+bool Attached(const Node* n);
+// The entry the node publishes: its local entry (content, target, xattrs)
+// with the node's attributes, a directory's tree and totals.
+objects::Entry EntryOf(const Node* n);
+
+// ESTALE for a node a reload detached (Node::stale) that has no name.
+core::Status CheckLive(const Node* n);
+// `n` still has a name (or is the root): ESTALE if a reload detached it,
+// ENOENT if it was removed (`what` names it in the message).
+core::Status CheckReachable(const Node* n, std::string_view what);
+
+// Adds (dir, name) to the node's names: the first name if it has none.
+void AddName(Node* n, Node* dir, const std::string& name);
+// Removes (dir, name) from the node's names; the last further name becomes
+// the first when the first goes. Does not touch dir's children.
+void RemoveNameOf(Node* n, const Node* dir, const std::string& name);
+// Removes every name the node has in `dir` (the directory is going away).
+void RemoveNamesIn(Node* n, const Node* dir);
 
 }  // namespace snapvol::fs

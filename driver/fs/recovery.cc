@@ -90,7 +90,8 @@ Result<volume::ChangeSet> ReplayMountDir(const std::string& mount_dir,
           break;
         }
         case mount::JournalRecord::MKDIR:
-          if (root) continue;
+          // The root's own record (its xattrs changed) applies to the
+          // existing root, as a commit's does.
           op.kind = ChangeOp::Kind::kMkdir;
           op.entry = rec.entry();
           op.set_xattrs = rec.xattrs();

@@ -4,29 +4,33 @@
 // calls and the returned Status into errnos (posix_error.h); unit tests
 // drive the same calls without a kernel.
 //
-// Model (docs/mount.md "The view"): nodes (node.h) in an InodeTable; each
-// directory keeps the names the mount knows in `children` (live base nodes,
-// local nodes, whiteouts) above its base tree, read lazily through the
-// TreeCache. Unchanged base content is never copied: reads go to chunks
-// through the ChunkCache; the first write-open copies a file up into an
-// UpperFile.
+// The View coordinates; each concept lives in the file named after it:
+//   node.h, inode_table.h   nodes, their names, the lookup-count rules
+//   change_tracker.h        which changes are pending (bindings, dirty nodes)
+//   base_tree.h             resolving names and entries in the base snapshot
+//   write_layer.h           upper files: new ones and copy-up
+//   access.h                the POSIX permission rules
+//   xattr_list.h            an entry's xattrs
+//   inode_budget.h          the volume's inode limit
+//   journal_writer.h        the journal records of every change (S9)
+//   directory_reader.h      readdir: the base listing merged with local names
+//   committer.h             a commit from plan to finish (S3, S5, S6)
+//   rebaser.h               reload: moving onto a newer snapshot (S4)
+// Model (docs/mount.md "The view"): nodes in an InodeTable; each directory
+// keeps the names the mount knows in `children` (live base nodes, local
+// nodes, whiteouts) above its base tree, read lazily through the TreeCache.
+// Unchanged base content is never copied: reads go to chunks through the
+// ChunkCache; the first write-open copies a file up into an UpperFile.
 //
 // Pending changes (not yet committed) are tracked per name binding
-// (Child::pending) and per node (Node::dirty). PlanCommit() turns them into a
-// ChangeSet plan: the *state* of every changed path, applied by the engine on
-// top of the head as it is when the commit lands (S6). FinishCommit() clears
-// what landed. Rebase() moves the view onto a newer snapshot (reload, S4):
-// unchanged nodes keep their inode numbers, changed names get new nodes (and
-// the caller invalidates the kernel's entries), open handles keep their
-// content, pending changes stay on top.
-//
-// Every change is appended to the Journal before the call returns (S9).
+// (Child::pending) and per node (Node::dirty) by the ChangeTracker. Every change is appended to the
+// Journal before the call returns (S9).
 //
 // Thread-safety: all methods are thread-safe. One mutex (mu_) guards the
 // inode table, every node and the counters; it is released around store
 // reads (tree pages, file indexes), copy-up and data I/O. Lock order:
-// mu_ before TreeCache/ChunkCache/Journal internal locks; nothing calls back
-// into the View while holding those.
+// MountServer::control_mu_ before mu_ before TreeCache/ChunkCache/Journal
+// internal locks; nothing calls back into the View while holding those.
 #pragma once
 
 #include <atomic>
@@ -43,13 +47,17 @@
 
 #include "driver/core/result.h"
 #include "driver/fs/access.h"
+#include "driver/fs/base_tree.h"
+#include "driver/fs/change_tracker.h"
 #include "driver/fs/chunk_cache.h"
 #include "driver/fs/file_layout.h"
+#include "driver/fs/inode_budget.h"
 #include "driver/fs/inode_table.h"
 #include "driver/fs/journal.h"
+#include "driver/fs/journal_writer.h"
 #include "driver/fs/node.h"
 #include "driver/fs/tree_cache.h"
-#include "driver/volume/change_set.h"
+#include "driver/fs/write_layer.h"
 #include "driver/volume/engine.h"
 
 namespace snapvol::fs {
@@ -68,8 +76,8 @@ struct ViewOptions {
   double root_entry_timeout = 1.0;
   // Where upper files live (MountDirLayout::DataDir). Unused if read_only.
   std::string data_dir;
-  // Attempts to read a changing upper file consistently during a commit.
-  int snapshot_attempts = 4;
+  // The upper files' I/O (tests inject faults); must outlive the view.
+  core::Env* env = core::Env::Default();
 };
 
 struct EntryOut {
@@ -79,18 +87,6 @@ struct EntryOut {
   uint32_t nlink = 1;
   double entry_timeout = 0;
   double attr_timeout = 0;
-};
-
-struct SetAttrIn {
-  std::optional<uint32_t> mode;  // permission bits (07777)
-  std::optional<uint32_t> uid;
-  std::optional<uint32_t> gid;
-  std::optional<uint64_t> size;
-  std::optional<int64_t> atime_ns;
-  std::optional<int64_t> mtime_ns;
-  bool atime_now = false;
-  bool mtime_now = false;
-  bool via_handle = false;  // ftruncate/futimens on an open descriptor
 };
 
 // An open file or directory. Owned by the View between Open/OpenDir and
@@ -147,34 +143,6 @@ struct Invalidations {
   std::vector<std::pair<Ino, std::string>> expire;
 };
 
-// A commit prepared by PlanCommit.
-struct CommitPlan {
-  struct Op {
-    volume::ChangeOp op;
-    // For a Put of a file whose content is an upper file: filled in by the
-    // committer from `upper` (Snapshot) before the change set is built.
-    std::shared_ptr<UpperFile> upper;
-    Ino node = 0;  // the node whose state this op publishes (0 = none)
-  };
-  std::vector<Op> ops;
-  // Bindings and nodes to mark committed if the commit lands and they did
-  // not change meanwhile.
-  struct ChildMark {
-    Ino dir;
-    std::string name;
-    uint64_t seq;
-    Ino node;
-  };
-  struct NodeMark {
-    Ino node;
-    uint64_t seq;
-  };
-  std::vector<ChildMark> children;
-  std::vector<NodeMark> nodes;
-  uint64_t closed_gen = 0;  // journal generations <= this are covered
-  bool final = false;
-};
-
 class View {
  public:
   // `objects`, `trees`, `chunks` and `journal` must outlive the view;
@@ -222,22 +190,43 @@ class View {
   // Where the bytes of [off, off+size) are. Segments keep what they point
   // into alive.
   Status Read(Handle* h, uint64_t off, size_t size, std::vector<Segment>* out);
-  // Runs `io` (which writes the data to the given descriptor at `off` and
-  // returns the bytes written) under the upper file's write bracket, then
-  // records the new size and time.
-  // What a write by `cred` through a handle that bypasses the kernel's
-  // page cache (Handle::direct) needs besides the bytes, in one look:
-  // `mode` is the mode the write leaves if it changes (set-uid cleared,
-  // set-gid too if group-executable; root keeps them, as CAP_FSETID does;
-  // the kernel does this itself for cached writes only), and
-  // `open_elsewhere` whether other handles may hold cached pages.
-  struct DirectWrite {
-    std::optional<uint32_t> mode;
-    bool open_elsewhere = false;
+
+  // A write enters the view twice: BeginWrite, then the caller writes the
+  // bytes through ticket.use() (the upper file's descriptor, inside its
+  // write bracket, UpperFile::WriteScope), then EndWrite records the new
+  // size and time and journals the change. A ticket dropped without
+  // EndWrite (the write failed) ends the bracket and records nothing.
+  // `direct`: the handle bypasses the kernel's page cache
+  // (FOPEN_DIRECT_IO). The kernel clears set-id bits before a cached write
+  // (file_remove_privs), not before a direct one, so BeginWrite does it for
+  // those (set-uid, set-gid too if group-executable; root keeps them, as
+  // CAP_FSETID does) and reports whether other handles may hold cached
+  // pages of the file.
+  class WriteTicket {
+   public:
+    WriteTicket(WriteTicket&&) = default;
+    WriteTicket& operator=(WriteTicket&&) = default;
+    const UpperFile::Use& use() const { return *use_; }
+    // The write cleared set-id bits: the kernel's cached attributes are
+    // stale.
+    bool mode_changed() const { return mode_changed_; }
+    // A direct write to a file open elsewhere: cached pages of the written
+    // range are stale.
+    bool open_elsewhere() const { return open_elsewhere_; }
+
+   private:
+    friend class View;
+    WriteTicket() = default;
+    Handle* handle_ = nullptr;
+    bool mode_changed_ = false;
+    bool open_elsewhere_ = false;
+    std::shared_ptr<UpperFile> upper_;
+    std::optional<UpperFile::Use> use_;
+    std::unique_ptr<UpperFile::WriteScope> scope_;  // destroyed first
   };
-  DirectWrite BeforeDirectWrite(const Handle* h, const Cred& cred) const;
-  Result<size_t> Write(Handle* h, uint64_t off,
-                       const std::function<Result<size_t>(const UpperFile::Use&)>& io);
+  Result<WriteTicket> BeginWrite(Handle* h, const Cred& cred, bool direct);
+  // `written` bytes at `off` went into the upper file.
+  Status EndWrite(WriteTicket ticket, uint64_t off, size_t written);
   // fsync(2) of a file: its upper file and the journal become durable.
   Status Fsync(Handle* h, bool datasync);
   void Release(Handle* h);
@@ -260,15 +249,9 @@ class View {
   Result<std::vector<std::string>> ListXattr(Ino ino, const Cred& cred);
   Status RemoveXattr(Ino ino, const std::string& name, const Cred& cred);
 
-  // --- Commit and reload (called by the MountServer, serialized there). ---
-  // Rotates the journal and collects every pending change. `final` commits
-  // files that are open for writing too.
-  Result<CommitPlan> PlanCommit(bool final);
-  // After the commit: if `landed`, marks the plan's items committed unless
-  // they changed meanwhile (except `deferred` nodes, which stay pending and
-  // are re-journaled), then deletes the journal generations the plan covered.
-  Status FinishCommit(const CommitPlan& plan, bool landed, const std::set<Ino>& deferred);
-  // Moves the view onto `snap` (a newer snapshot of the same volume).
+  // --- Reload (called by the MountServer, serialized with commits). ---
+  // Moves the view onto `snap` (a newer snapshot of the same volume);
+  // Rebaser does the work.
   Result<Invalidations> Rebase(const volume::Snapshot& snap);
 
   // Observability.
@@ -281,72 +264,36 @@ class View {
   bool read_only() const { return options_.read_only; }
 
  private:
+  // Helpers that work on the view's state under mu_.
+  friend class Committer;
+  friend class DirectoryReader;
+  friend class Rebaser;
   using Lock = std::unique_lock<std::mutex>;
-  struct Pin;
 
   // Helpers below require mu_ held (Lock& when they may release it).
-  Node* Get(Ino ino) const;
+  Node* Get(Ino ino) const { return table_.Get(ino); }
   Result<Node*> GetDir(Ino ino) const;
   EntryOut Out(const Node* n) const;
-  Attr AttrOf(const objects::Entry& e) const;
-  std::unique_ptr<Node> NodeFromEntry(const objects::Entry& e) const;
-  // The child bound to `name` in `dir`: a node, or nullptr if absent (or a
-  // whiteout). May release the lock to read the base tree.
-  Result<Node*> Resolve(Lock& lock, Node* dir, const std::string& name);
-  Node* BindBaseEntry(Node* dir, const std::string& name, const objects::Entry& e);
-  // Loads the node's base entry into node->entry. May release the lock.
-  Status EnsureEntry(Lock& lock, Node* n);
-  // Gives a file an upper file: empty if `empty`, else a copy of the first
-  // `limit` bytes of its base content. May release the lock.
-  Status EnsureUpper(Lock& lock, Node* n, bool empty, uint64_t limit);
-  Result<std::shared_ptr<const FileLayout>> EnsureLayout(Lock& lock, Node* n);
+  Result<EntryOut> SetAttrLocked(Lock& lock, Node* n, const SetAttrIn& in, const Cred& cred);
 
-  Status CheckName(const std::string& name) const;
   Status CheckWritable() const;
-  // ESTALE for a node a reload detached (Node::stale).
-  Status CheckLive(const Node* n) const;
-  // `n` still has a name: ESTALE if a reload detached it, ENOENT if it was
-  // removed (`what` names it in the message).
-  Status CheckReachable(const Node* n, std::string_view what) const;
-  Status CheckAccess(const Node* n, const Cred& cred, int mask) const;
+  // `name` may be created in `dir` by `cred`; *existing is what it names
+  // now (then only search permission was needed).
   Status CheckCreate(Lock& lock, Node* dir, const std::string& name, const Cred& cred,
                      Node** existing);
-  Status CheckInodeRoom(uint64_t n) const;
+  // `name` in `dir` may be removed or renamed by `cred`: resolves it into
+  // *n (ENOENT if absent) and checks write permission and the sticky rule.
+  Status CheckRemove(Lock& lock, Node* dir, const std::string& name, const Cred& cred, Node** n);
   Node* NewLocal(NodeType type, const Attr& attr);
   Attr NewAttr(Node* dir, uint32_t mode, const Cred& cred, bool is_dir) const;
-  void Bind(Node* dir, const std::string& name, Node* n);
-  void RemoveName(Node* dir, const std::string& name, Node* n);
-  void Detach(Node* n);
-  void MarkKept(Node* n);
-  void MarkDirty(Node* n);
-  void NotePendingDir(Node* dir);
+  // Binds a node created here at (dir, name).
+  void Created(Node* dir, const std::string& name, Node* n);
+  // The reply of an entry the kernel now holds (+1 lookup).
+  EntryOut Referenced(Node* n);
+  Handle* NewHandle(Node* n, bool writable);
+  // A directory removed (rmdir, replaced by a rename) shows nothing below.
+  void EmptyRemovedDir(Node* d);
   void Touch(Node* dir);
-  void MaybeDrop(Node* n);
-  uint64_t NextSeq() { return ++seq_; }
-
-  volume::Path PathOf(const Node* dir) const;
-  volume::Path ChildPath(const Node* dir, const std::string& name) const;
-  bool Attached(const Node* n) const;
-  objects::Entry EntryFor(const Node* n) const;
-
-  // Journal appends (no-ops without a journal).
-  Status JournalPut(const Node* n);  // every name of n
-  Status JournalPutAt(const volume::Path& path, const Node* n);
-  Status JournalRecord(mount::JournalRecord rec);
-
-  // Commit planning.
-  void EmitDir(Node* dir, const volume::Path& path, bool force, CommitPlan* plan,
-               std::set<Ino>* emitted);
-  void EmitNode(Node* dir, const std::string& name, const Child& child, const volume::Path& path,
-                bool force, CommitPlan* plan, std::set<Ino>* emitted);
-  void AddPut(const volume::Path& path, const Node* n, CommitPlan* plan);
-
-  // Reload.
-  Status RebaseDir(Node* d, const objects::Entry* entry, Invalidations* inv);
-  bool PendingBelow(const Node* d) const;
-  Status PruneToPending(Node* d, Invalidations* inv);
-  void DetachName(Node* dir, const std::string& name, Invalidations* inv);
-  uint64_t CountPendingDelta(const Node* d) const;
 
   const ViewOptions options_;
   store::ObjectStore* const objects_;
@@ -357,12 +304,12 @@ class View {
   mutable std::mutex mu_;  // guards everything below and every Node
   volume::Snapshot base_;
   InodeTable table_;
-  std::unordered_map<uint64_t, Node*> links_;  // link_id -> live node
-  std::set<Ino> pending_dirs_;  // directories with pending children (and the root if dirty)
+  BaseTree base_tree_{&table_, trees_, objects_};
+  WriteLayer upper_files_{options_.data_dir, objects_, chunks_, &table_, &base_tree_, options_.env};
+  JournalWriter records_{journal_};
+  ChangeTracker changes_{&table_};
   std::unordered_map<Handle*, std::unique_ptr<Handle>> handles_;
-  uint64_t seq_ = 0;
-  uint64_t next_upper_ = 1;
-  int64_t inode_delta_ = 0;  // local creates minus deletes since the base
+  InodeBudget inodes_{options_.inode_limit};
 };
 
 }  // namespace snapvol::fs

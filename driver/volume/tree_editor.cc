@@ -575,7 +575,9 @@ Status TreeEditor::Apply(const ChangeOp& op) {
   using Kind = ChangeOp::Kind;
   for (const std::string& c : op.path) RETURN_IF_ERROR(core::ValidateComponent(c));
   for (const std::string& c : op.to) RETURN_IF_ERROR(core::ValidateComponent(c));
-  if (op.kind != Kind::kSetAttr && op.path.empty()) {
+  // The root always exists: SetAttr changes its attributes and Mkdir its
+  // attributes and (set_xattrs) xattrs, as for any existing directory.
+  if (op.kind != Kind::kSetAttr && op.kind != Kind::kMkdir && op.path.empty()) {
     return Status::InvalidArgument("the volume root cannot be the target of this operation");
   }
 
@@ -589,11 +591,9 @@ Status TreeEditor::Apply(const ChangeOp& op) {
     }
 
     case Kind::kMkdir: {
-      ASSIGN_OR_RETURN(Dir * parent, OpenDir(Parent(op.path), true, nullptr));
-      ASSIGN_OR_RETURN(std::optional<Entry> old, GetIn(parent, op.path.back()));
-      if (old && old->type() == objects::DIRECTORY) {
-        bool created = false;
-        ASSIGN_OR_RETURN(Dir * dir, ChildDir(parent, op.path.back(), false, &created));
+      // An existing directory (the root always exists): its attributes,
+      // and its xattrs when asked.
+      auto update = [&](Dir* dir) {
         AttrChange a{op.entry.mode(), op.entry.uid(), op.entry.gid(), op.entry.mtime_ns(), {}};
         bool changed = ApplyAttrs(a, &dir->entry);
         if (op.set_xattrs && !SameXattrs(dir->entry.xattrs(), op.entry.xattrs())) {
@@ -605,6 +605,14 @@ Status TreeEditor::Apply(const ChangeOp& op) {
           Note('M', op.path);
         }
         return Status::Ok();
+      };
+      if (op.path.empty()) return update(root_.get());
+      ASSIGN_OR_RETURN(Dir * parent, OpenDir(Parent(op.path), true, nullptr));
+      ASSIGN_OR_RETURN(std::optional<Entry> old, GetIn(parent, op.path.back()));
+      if (old && old->type() == objects::DIRECTORY) {
+        bool created = false;
+        ASSIGN_OR_RETURN(Dir * dir, ChildDir(parent, op.path.back(), false, &created));
+        return update(dir);
       }
       Entry e;
       e.set_type(objects::DIRECTORY);

@@ -140,6 +140,68 @@ TEST(MoreNamesTest, EraseRemoveIdiom) {
   EXPECT_TRUE(names.empty());
 }
 
+// The lookup-count rules (passthrough_hp): a node nothing holds is erased
+// at zero; one that is open, pinned, or attached with local state is kept
+// until the last of those lets go; erasing a directory unbinds its children.
+TEST(InodeTableTest, DropRules) {
+  InodeTable t;
+  Node* root = t.Add(std::make_unique<Node>());
+  root->dir = std::make_unique<DirState>();
+  root->type = NodeType::kDir;
+  auto bind = [&](Node* dir, const std::string& name, Node* n) {
+    AddName(n, dir, name);
+    Child c;
+    c.node = n;
+    dir->dir->children[name] = c;
+  };
+  Node* d = t.Add(std::make_unique<Node>());
+  d->type = NodeType::kDir;
+  d->dir = std::make_unique<DirState>();
+  bind(root, "d", d);
+  Node* f = t.Add(std::make_unique<Node>());
+  bind(d, "f", f);
+  const Ino d_ino = d->ino, f_ino = f->ino;
+  t.Ref(f);
+  f->opens = 1;
+  t.Unref(f, 1);
+  EXPECT_EQ(t.Get(f_ino), f);  // open
+  f->opens = 0;
+  {
+    InodeTable::Pin pin(&t, f);
+    t.DropIfUnused(f);
+    EXPECT_EQ(t.Get(f_ino), f);  // pinned
+  }
+  EXPECT_EQ(t.Get(f_ino), nullptr);  // the pin's end dropped it
+  EXPECT_EQ(d->dir->children.count("f"), 0u);
+  EXPECT_EQ(t.Get(d_ino), nullptr);  // and then its parent, holding nothing
+  EXPECT_EQ(root->dir->children.count("d"), 0u);
+  t.DropIfUnused(root);
+  EXPECT_EQ(t.root(), root);  // never the root
+  // Kept (local state) and attached: stays.
+  Node* k = t.Add(std::make_unique<Node>());
+  bind(root, "k", k);
+  k->kept = true;
+  t.DropIfUnused(k);
+  EXPECT_EQ(t.Get(k->ino), k);
+}
+
+TEST(InodeTableTest, LinkGroups) {
+  InodeTable t;
+  t.Add(std::make_unique<Node>());
+  Node* a = t.Add(std::make_unique<Node>());
+  Node* b = t.Add(std::make_unique<Node>());
+  a->link_id = b->link_id = 9;
+  EXPECT_EQ(t.LinkGroup(9), nullptr);
+  t.AddLink(a);
+  t.AddLink(b);  // one is registered already
+  EXPECT_EQ(t.LinkGroup(9), a);
+  t.RemoveLink(b);  // not the registered one
+  EXPECT_EQ(t.LinkGroup(9), a);
+  t.RemoveLink(a);
+  EXPECT_EQ(t.LinkGroup(9), nullptr);
+  EXPECT_EQ(t.LinkGroup(0), nullptr);
+}
+
 TEST(InodeTableDeathTest, ForgetBelowZeroAborts) {
   InodeTable t;
   t.Add(std::make_unique<Node>());

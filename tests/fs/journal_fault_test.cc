@@ -270,11 +270,12 @@ class ViewWriter {
         return Status::Ok();
       }
       case Op::kWrite: {
-        ASSIGN_OR_RETURN(*written,
-                         view_->Write(handles_.at(op.path), op.off, [&](const UpperFile::Use& use) {
-                           return use.Pwrite(op.data, op.off);
-                         }));
-        return Status::Ok();
+        Result<View::WriteTicket> ticket = view_->BeginWrite(handles_.at(op.path), Cred(), false);
+        if (!ticket.ok()) return ticket.status();
+        Result<size_t> n = ticket->use().Pwrite(op.data, op.off);
+        if (!n.ok()) return n.status();
+        *written = *n;
+        return view_->EndWrite(std::move(*ticket), op.off, *written);
       }
       case Op::kSyncAll:
         for (auto& [path, h] : handles_) RETURN_IF_ERROR(view_->Fsync(h, true));

@@ -97,10 +97,9 @@ class Driver {
         const uint64_t off = op.kind == Op::Kind::kCreate ? 0 : op.offset;
         Status st = Status::Ok();
         if (!op.data.empty()) {
-          Result<size_t> n = v_.Write(h, off, [&](const UpperFile::Use& use) -> Result<size_t> {
-            return use.Pwrite(op.data, off);
-          });
-          st = n.status();
+          Result<View::WriteTicket> t = v_.BeginWrite(h, root, false);
+          Result<size_t> n = t.ok() ? t->use().Pwrite(op.data, off) : t.status();
+          st = n.ok() ? v_.EndWrite(std::move(*t), off, *n) : n.status();
         }
         if (st.ok() && op.kind == Op::Kind::kFsync) st = v_.Fsync(h, false);
         v_.Release(h);

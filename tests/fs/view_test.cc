@@ -177,9 +177,11 @@ class ViewTest : public ::testing::Test {
   }
 
   static void Write(View& v, Handle* h, const std::string& data, uint64_t off = 0) {
-    auto n = v.Write(
-        h, off, [&](const UpperFile::Use& use) -> Result<size_t> { return use.Pwrite(data, off); });
-    EXPECT_TRUE(n.ok());
+    auto t = v.BeginWrite(h, Cred(), false);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    auto n = t->use().Pwrite(data, off);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_TRUE(v.EndWrite(std::move(*t), off, *n).ok());
   }
 
   static std::set<std::string> List(View& v, Ino dir) {
@@ -840,18 +842,18 @@ TEST_F(ViewTest, NameRemovedWhileAFailedCommitRanLeavesNothingPending) {
   MountServer& s = Server();
   View& v = s.view();
   Create(v, kRootIno, "x", "X");
-  auto plan = v.PlanCommit(false);
+  auto plan = s.committer().Plan(false);
   ASSERT_TRUE(plan.ok());
   ASSERT_TRUE(v.Unlink(kRootIno, "x", Cred()).ok());
   EXPECT_EQ(v.PendingCount(), 1u);  // a whiteout: the commit may still land
-  ASSERT_TRUE(v.FinishCommit(*plan, false, {}).ok());
+  ASSERT_TRUE(s.committer().Finish(*plan, false, {}).ok());
   EXPECT_EQ(v.PendingCount(), 0u);
   // And one that landed leaves the delete pending.
   Create(v, kRootIno, "y", "Y");
-  plan = v.PlanCommit(false);
+  plan = s.committer().Plan(false);
   ASSERT_TRUE(plan.ok());
   ASSERT_TRUE(v.Unlink(kRootIno, "y", Cred()).ok());
-  ASSERT_TRUE(v.FinishCommit(*plan, true, {}).ok());
+  ASSERT_TRUE(s.committer().Finish(*plan, true, {}).ok());
   EXPECT_EQ(v.PendingCount(), 1u);
 }
 
@@ -1082,6 +1084,91 @@ TEST_F(ViewTest, RecoveryKeepsAWriteThatFollowedAnXattrChange) {
   auto e = HeadEntry("/f");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->xattrs_size(), 1);
+}
+
+// Deletes `path` (and everything below it) in the head, as another mount
+// or a `volume rm` would.
+void DeleteInHead(volume::Engine& engine, const std::string& path) {
+  volume::ChangeSet cs;
+  ASSERT_TRUE(cs.Delete(path).ok());
+  auto vol = engine.GetVolume("main", "v");
+  ASSERT_TRUE(engine.Commit(*vol, cs, volume::CommitOptions()).ok());
+}
+
+std::vector<std::string> XattrsOf(const std::optional<objects::Entry>& e) {
+  std::vector<std::string> out;
+  if (!e) return out;
+  for (const objects::Xattr& x : e->xattrs()) out.push_back(x.name() + "=" + x.value());
+  return out;
+}
+
+// Gap closed by issue 13: the volume root's xattrs are committed (a Mkdir
+// of the root), so a fresh mount shows them.
+TEST_F(ViewTest, RootXattrsAreCommitted) {
+  {
+    MountServer& s = Server();
+    Status set = s.view().SetXattr(kRootIno, "user.x", "1", 0, Cred());
+    ASSERT_TRUE(set.ok()) << set.ToString();
+    EXPECT_EQ(s.view().PendingCount(), 1u);
+    ASSERT_TRUE(s.Commit(CommitTrigger::kExplicit).ok());
+    EXPECT_EQ(s.view().PendingCount(), 0u);
+  }
+  MountServer& fresh = Server();
+  auto got = fresh.view().GetXattr(kRootIno, "user.x", Cred());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "1");
+  // And removed again.
+  ASSERT_TRUE(fresh.view().RemoveXattr(kRootIno, "user.x", Cred()).ok());
+  ASSERT_TRUE(fresh.Commit(CommitTrigger::kExplicit).ok());
+  MountServer& again = Server();
+  EXPECT_EQ(again.view().GetXattr(kRootIno, "user.x", Cred()).status().sys_errno(), ENODATA);
+}
+
+// The root's xattrs survive a crash too: journaled, replayed by recovery.
+TEST_F(ViewTest, ReplayedRootXattrsAreCommitted) {
+  const std::string mount_dir = ChangesOfADeadMount([&](View& v) {
+    ASSERT_TRUE(v.SetXattr(kRootIno, "user.x", "1", 0, Cred()).ok());
+    Create(v, kRootIno, "f", "F");
+  });
+  ReplayAndCommit(mount_dir);
+  MountServer& fresh = Server();
+  auto got = fresh.view().GetXattr(kRootIno, "user.x", Cred());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "1");
+  EXPECT_EQ(HeadFile("/f"), "F");
+}
+
+// Gap closed by issue 13: a directory another mount deleted while this
+// mount holds changes below it is kept with those changes — and with its
+// own xattrs and those of the directories below it, not empty ones.
+TEST_F(ViewTest, DirectoryDeletedElsewhereKeepsItsXattrsAndTheChangesBelow) {
+  Seed({{"d/e/x", "X"}, {"d/f", "F"}});
+  {
+    MountServer& first = Server();
+    View& v = first.view();
+    const Ino d = Find(v, kRootIno, "d");
+    ASSERT_TRUE(v.SetXattr(d, "user.d", "1", 0, Cred()).ok());
+    ASSERT_TRUE(v.SetXattr(Find(v, d, "e"), "user.e", "1", 0, Cred()).ok());
+    ASSERT_TRUE(first.Commit(CommitTrigger::kExplicit).ok());
+  }
+  MountServer& a = Server();
+  View& v = a.view();
+  const Ino d = Find(v, kRootIno, "d");
+  const Ino e = Find(v, d, "e");
+  ASSERT_TRUE(v.SetXattr(e, "user.e2", "2", 0, Cred()).ok());
+  ASSERT_TRUE(v.SetXattr(Find(v, d, "f"), "user.f", "3", 0, Cred()).ok());
+  Create(v, d, "new", "N");
+  DeleteInHead(*engine_, "/d");
+  ASSERT_TRUE(a.Reload().ok());
+  auto shown = v.GetXattr(d, "user.d", Cred());
+  ASSERT_TRUE(shown.ok()) << shown.status().ToString();
+  EXPECT_EQ(*shown, "1");
+  ASSERT_TRUE(a.Commit(CommitTrigger::kExplicit).ok());
+  EXPECT_EQ(XattrsOf(HeadEntry("/d")), std::vector<std::string>{"user.d=1"});
+  EXPECT_EQ(XattrsOf(HeadEntry("/d/e")), (std::vector<std::string>{"user.e=1", "user.e2=2"}));
+  EXPECT_EQ(XattrsOf(HeadEntry("/d/f")), std::vector<std::string>{"user.f=3"});
+  EXPECT_EQ(HeadFile("/d/new"), "N");
+  EXPECT_EQ(HeadFile("/d/f"), "F");
 }
 
 }  // namespace

@@ -300,6 +300,34 @@ TEST(TreeEditorTest, MkdirOnExistingDirectoryOnlyChangesAttributes) {
   EXPECT_EQ(stats.modified, 0u);
 }
 
+// The volume root is a directory that always exists: a Mkdir of it (a
+// mount that changed the root's xattrs) sets its attributes and, when
+// asked, its xattrs; its tree stays.
+TEST(TreeEditorTest, MkdirOfTheRootSetsItsAttributesAndXattrs) {
+  MemObjectStore objects;
+  Entry root = EmptyRootEntry(objects);
+  root = Edit(objects, root, {PutOp("/f", File("1"))});
+  ChangeOp set{ChangeOp::Kind::kMkdir, Path(), {}, Entry(), {}};
+  set.entry.set_type(objects::DIRECTORY);
+  set.entry.set_mode(0700);
+  objects::Xattr* x = set.entry.add_xattrs();
+  x->set_name("user.x");
+  x->set_value("1");
+  Entry plain = Edit(objects, root, {set});
+  EXPECT_EQ(plain.mode(), 0700u);
+  EXPECT_EQ(plain.xattrs_size(), 0);
+  set.set_xattrs = true;
+  ApplyStats stats;
+  root = Edit(objects, root, {set}, &stats);
+  ASSERT_EQ(root.xattrs_size(), 1);
+  EXPECT_EQ(root.xattrs(0).name(), "user.x");
+  EXPECT_EQ(root.xattrs(0).value(), "1");
+  EXPECT_TRUE(At(objects, root, "/f"));
+  // Other ops still refuse the root.
+  TreeEditor editor(&objects, root, 7);
+  EXPECT_FALSE(editor.Apply(ChangeOp{ChangeOp::Kind::kPut, Path(), {}, File("x"), {}}).ok());
+}
+
 TEST(TreeEditorTest, MkdirOnExistingDirectorySetsXattrsOnlyWhenAsked) {
   MemObjectStore objects;
   Entry root = EmptyRootEntry(objects);
