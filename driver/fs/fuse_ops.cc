@@ -29,7 +29,11 @@ namespace {
 FuseSession* S(fuse_req_t req) { return static_cast<FuseSession*>(fuse_req_userdata(req)); }
 View& V(fuse_req_t req) { return S(req)->server->view(); }
 
-Handle* H(fuse_file_info* fi) { return reinterpret_cast<Handle*>(fi->fh); }
+// fi->fh: an OpenFile (handle_io.h) for files, the View's Handle for
+// directories.
+OpenFile* F(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+Handle* H(fuse_file_info* fi) { return F(fi)->handle; }
+Handle* D(fuse_file_info* fi) { return reinterpret_cast<Handle*>(fi->fh); }
 
 void OpInit(void* userdata, fuse_conn_info* conn) {
   unsigned want = FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
@@ -155,16 +159,16 @@ void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* ne
 // CPU here as the server's whole handling of a big write. Nothing reads or
 // maps through such a handle; other handles' cached pages are dropped
 // after each write (OpWriteBuf).
-void UseDirectIo(fuse_file_info* fi, Handle* h) {
+void UseDirectIo(fuse_file_info* fi, OpenFile* f) {
   if ((fi->flags & O_ACCMODE) != O_WRONLY) return;
   fi->direct_io = 1;
-  h->direct = true;
+  f->direct = true;
 }
 
 // Applies HandleIo's choice (handle_io.h) to an open reply: the backing id
 // to put in it, or -ETXTBSY for a writer that must not open.
-int32_t ChooseIo(FuseSession* s, Ino ino, fuse_file_info* fi, Handle* h) {
-  const HandleIo::Reply r = s->handles->Open(ino, fi->direct_io != 0, h);
+int32_t ChooseIo(FuseSession* s, Ino ino, fuse_file_info* fi, OpenFile* f) {
+  const HandleIo::Reply r = s->handles->Open(ino, fi->direct_io != 0, f);
   if (r.refuse) return -ETXTBSY;
   if (r.no_keep_cache) fi->keep_cache = 0;
   if (r.direct_io) fi->direct_io = 1;
@@ -172,8 +176,8 @@ int32_t ChooseIo(FuseSession* s, Ino ino, fuse_file_info* fi, Handle* h) {
 }
 
 // Replies to an open with the I/O mode ChooseIo picked.
-int ReplyOpen(FuseSession* s, fuse_req_t req, Ino ino, fuse_file_info* fi, Handle* h) {
-  const int32_t backing = ChooseIo(s, ino, fi, h);
+int ReplyOpen(FuseSession* s, fuse_req_t req, Ino ino, fuse_file_info* fi, OpenFile* f) {
+  const int32_t backing = ChooseIo(s, ino, fi, f);
   if (backing < 0) {
     fuse_reply_err(req, -backing);
     return -1;
@@ -181,7 +185,7 @@ int ReplyOpen(FuseSession* s, fuse_req_t req, Ino ino, fuse_file_info* fi, Handl
   SetOpenReplyBacking(backing);
   const int rc = fuse_reply_open(req, fi);
   SetOpenReplyBacking(0);
-  if (rc != 0) s->handles->Release(ino, h);
+  if (rc != 0) s->handles->Release(ino, f);
   return rc;
 }
 
@@ -199,16 +203,20 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fuse_reply_err(req, ErrnoOf(r.status()));
     return;
   }
-  fi->fh = reinterpret_cast<uint64_t>(r->handle);
+  auto file = std::make_unique<OpenFile>();
+  file->handle = r->handle;
+  fi->fh = reinterpret_cast<uint64_t>(file.get());
   fi->keep_cache = r->keep_cache ? 1 : 0;
   // Our FLUSH does nothing (writes are synchronous, errors surface on
   // write/fsync/commit): spare close() the round trip.
   fi->noflush = 1;
-  UseDirectIo(fi, r->handle);
-  if (ReplyOpen(s, req, ino, fi, r->handle) != 0) {
+  UseDirectIo(fi, file.get());
+  if (ReplyOpen(s, req, ino, fi, file.get()) != 0) {
     if (r->handle->writable) s->io.EndChange(ino);
     V(req).Release(r->handle);
+    return;
   }
+  file.release();  // owned by the kernel's handle until RELEASE
 }
 
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
@@ -218,15 +226,17 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     fuse_reply_err(req, ErrnoOf(r.status()));
     return;
   }
-  fi->fh = reinterpret_cast<uint64_t>(r->second.handle);
+  auto file = std::make_unique<OpenFile>();
+  file->handle = r->second.handle;
+  fi->fh = reinterpret_cast<uint64_t>(file.get());
   fi->keep_cache = 1;
   fi->noflush = 1;
-  UseDirectIo(fi, r->second.handle);
+  UseDirectIo(fi, file.get());
   FuseSession* s = S(req);
   Handle* h = r->second.handle;
   // Counted like any open; a writer of an existing file that passes
   // through is refused (ChooseIo), though CREATE already opened it.
-  const int32_t backing = ChooseIo(s, r->first.ino, fi, h);
+  const int32_t backing = ChooseIo(s, r->first.ino, fi, file.get());
   if (backing < 0) {
     fuse_reply_err(req, -backing);
     V(req).Release(h);
@@ -241,10 +251,12 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   SetOpenReplyBacking(0);
   if (rc != 0) {
     if (h->writable) s->io.EndChange(r->first.ino);
-    s->handles->Release(r->first.ino, r->second.handle);
+    s->handles->Release(r->first.ino, file.get());
     V(req).Release(r->second.handle);
     V(req).Forget(r->first.ino, 1);
+    return;
   }
+  file.release();  // owned by the kernel's handle until RELEASE
 }
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
@@ -261,7 +273,7 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
 
 void OpWriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
   const size_t size = fuse_buf_size(in);
-  Result<View::WriteTicket> ticket = V(req).BeginWrite(H(fi), CredOf(req), H(fi)->direct);
+  Result<View::WriteTicket> ticket = V(req).BeginWrite(H(fi), CredOf(req), F(fi)->direct);
   if (!ticket.ok()) {
     fuse_reply_err(req, ErrnoOf(ticket.status()));
     return;
@@ -306,9 +318,10 @@ void OpWriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse
 void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 
 void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  S(req)->handles->Release(ino, H(fi));
-  if (H(fi)->writable) S(req)->io.EndChange(ino);
-  V(req).Release(H(fi));
+  std::unique_ptr<OpenFile> file(F(fi));
+  S(req)->handles->Release(ino, file.get());
+  if (file->handle->writable) S(req)->io.EndChange(ino);
+  V(req).Release(file->handle);
   fuse_reply_err(req, 0);
 }
 
@@ -333,7 +346,7 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void DoReaddir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
   DirReply reply(req, size, plus);
-  core::Status s = V(req).ReadDir(H(fi), static_cast<uint64_t>(off), plus,
+  core::Status s = V(req).ReadDir(D(fi), static_cast<uint64_t>(off), plus,
                                   [&reply](const DirEntryOut& e) { return reply.Add(e); });
   if (!s.ok() && reply.used() == 0) {
     fuse_reply_err(req, ErrnoOf(s));
@@ -351,7 +364,7 @@ void OpReaddirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file
 }
 
 void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  V(req).ReleaseDir(H(fi));
+  V(req).ReleaseDir(D(fi));
   fuse_reply_err(req, 0);
 }
 

@@ -7,20 +7,6 @@
 #include <cstring>
 
 namespace snapvol::fs {
-namespace {
-
-// Handle keeps the mode in its own enum (view.h), in the same order.
-static_assert(static_cast<int>(Handle::KernelIo::kUntracked) ==
-                  static_cast<int>(KernelIo::Mode::kUntracked) &&
-              static_cast<int>(Handle::KernelIo::kCached) ==
-                  static_cast<int>(KernelIo::Mode::kCached) &&
-              static_cast<int>(Handle::KernelIo::kPassthrough) ==
-                  static_cast<int>(KernelIo::Mode::kPassthrough));
-Handle::KernelIo ToHandle(KernelIo::Mode m) { return static_cast<Handle::KernelIo>(m); }
-KernelIo::Mode FromHandle(Handle::KernelIo m) { return static_cast<KernelIo::Mode>(m); }
-
-}  // namespace
-
 int32_t HandleIo::OpenBacking(const FileLayout& layout) {
   // No lock is held: opening a copy may be slow (a cold disk, a copy
   // checked and dropped as changed), and other opens go on meanwhile.
@@ -41,7 +27,8 @@ int32_t HandleIo::OpenBacking(const FileLayout& layout) {
   return 0;
 }
 
-HandleIo::Reply HandleIo::Open(Ino ino, bool direct_io, Handle* h) {
+HandleIo::Reply HandleIo::Open(Ino ino, bool direct_io, OpenFile* f) {
+  Handle* h = f->handle;
   KernelIo::Open open;
   open.writable = h->writable;
   open.direct = direct_io;
@@ -57,24 +44,25 @@ HandleIo::Reply HandleIo::Open(Ino ino, bool direct_io, Handle* h) {
     reply.refuse = true;
     return reply;
   }
-  h->kernel_io = ToHandle(d.mode());
+  f->mode = d.mode();
   if (d.action != KernelIo::Action::kPassthrough) return reply;
   reply.backing_id = d.backing_id;
   reply.no_keep_cache = true;
   if (d.direct) {
     reply.direct_io = true;
-    h->direct = true;
+    f->direct = true;
   } else {
     notes_.passthrough_open();
   }
   return reply;
 }
 
-void HandleIo::Release(Ino ino, Handle* h) {
-  const KernelIo::Mode mode = FromHandle(h->kernel_io);
+void HandleIo::Release(Ino ino, OpenFile* f) {
+  const KernelIo::Mode mode = f->mode;
   if (mode == KernelIo::Mode::kUntracked) return;
   if (const int32_t id = io_->Release(ino, mode); id > 0) backing_->Close(id);
-  h->kernel_io = Handle::KernelIo::kUntracked;
+  f->mode = KernelIo::Mode::kUntracked;
+  const Handle* h = f->handle;
   const FileLayout* layout = h->layout.get();
   if (mode == KernelIo::Mode::kCached && layout != nullptr &&
       layout->size() >= FileCache::kMinFileBytes && layout->bytes_read() >= layout->size() / 2 &&

@@ -2,7 +2,7 @@
 // handles of one mount. On an open it asks KernelIo, and when told to,
 // opens the host's copy of the file (FileCache) and registers it with
 // /dev/fuse (BackingFiles) — with no lock held, so a slow copy open holds
-// up no other open — then records the mode on the Handle and says what the
+// up no other open — then records the mode on the OpenFile and says what the
 // reply must carry. On a release it undoes that and, when the handles of a
 // large committed file have read most of it through the mount, asks the
 // file cache for a copy (once per content, KernelIo::ShouldFill), so the
@@ -25,6 +25,16 @@
 
 namespace snapvol::fs {
 
+// An open file as the FUSE layer keeps it (fuse_file_info::fh): the View's
+// handle, and how the kernel does its I/O, which the View never needs.
+struct OpenFile {
+  Handle* handle = nullptr;  // the View's, released with this
+  // Opened with FOPEN_DIRECT_IO: its writes bypass the kernel's page cache,
+  // so other handles' cached pages must be dropped.
+  bool direct = false;
+  KernelIo::Mode mode = KernelIo::Mode::kUntracked;
+};
+
 class HandleIo {
  public:
   // What the mount counts (MountServer::NotePassthrough, ...PassthroughOpen).
@@ -44,13 +54,13 @@ class HandleIo {
     bool direct_io = false;  // set FOPEN_DIRECT_IO
     bool no_keep_cache = false;
   };
-  // Handle `h` of `ino` is being opened; `direct_io`: the reply asks for
-  // FOPEN_DIRECT_IO already. Sets h->kernel_io (and h->direct when the
-  // reply turns direct). After a refusal the handle is as before.
-  Reply Open(Ino ino, bool direct_io, Handle* h);
+  // Open file `f` of `ino` is being opened; `direct_io`: the reply asks
+  // for FOPEN_DIRECT_IO already. Sets f->mode (and f->direct when the reply
+  // turns direct). After a refusal `f` is as before.
+  Reply Open(Ino ino, bool direct_io, OpenFile* f);
 
-  // `h` is released, or its open reply failed. Idempotent.
-  void Release(Ino ino, Handle* h);
+  // `f` is released, or its open reply failed. Idempotent.
+  void Release(Ino ino, OpenFile* f);
 
  private:
   int32_t OpenBacking(const FileLayout& layout);

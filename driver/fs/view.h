@@ -94,14 +94,7 @@ struct EntryOut {
 struct Handle {
   Node* node = nullptr;
   bool writable = false;
-  // Opened with FOPEN_DIRECT_IO (set by fuse_ops): its writes bypass the
-  // kernel's page cache, so other handles' cached pages must be dropped.
-  bool direct = false;
   std::shared_ptr<UpperFile> upper;  // the upper file a writable handle counts in
-  // How the kernel does this handle's I/O (set by fuse_ops, which mirrors
-  // the kernel's per-inode rules for passthrough, docs/mount.md).
-  enum class KernelIo : uint8_t { kUntracked, kCached, kPassthrough };
-  KernelIo kernel_io = KernelIo::kUntracked;
   // A read-only handle of committed content: its layout (a file cache copy
   // is made from it).
   std::shared_ptr<const FileLayout> layout;

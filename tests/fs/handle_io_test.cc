@@ -66,6 +66,14 @@ class FakeBackingFiles : public BackingFiles {
 constexpr Ino kIno = 10;
 constexpr Ino kOther = 11;
 
+// A View handle and the FUSE layer's record of it, as fuse_ops keeps them.
+struct File : OpenFile {
+  Handle view;
+  File() { handle = &view; }
+  File(File&& other) noexcept : OpenFile(other), view(std::move(other.view)) { handle = &view; }
+  File& operator=(File&&) = delete;
+};
+
 class HandleIoTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -107,15 +115,15 @@ class HandleIoTest : public ::testing::Test {
   }
 
   // A read-only handle of the committed file.
-  Handle Reader() {
-    Handle h;
-    h.layout = layout_;
-    return h;
+  File Reader() {
+    File f;
+    f.view.layout = layout_;
+    return f;
   }
 
   // Opens, reads the whole file, releases: the cache is asked for a copy.
   void ReadOnce(Ino ino = kIno) {
-    Handle h = Reader();
+    File h = Reader();
     handles_->Open(ino, false, &h);
     layout_->NoteRead(layout_->size());
     handles_->Release(ino, &h);
@@ -137,11 +145,11 @@ class HandleIoTest : public ::testing::Test {
 };
 
 TEST_F(HandleIoTest, BeforeInitAcceptsPassthroughHandlesAreUntracked) {
-  Handle h = Reader();
+  File h = Reader();
   HandleIo::Reply r = handles_->Open(kIno, false, &h);
   EXPECT_FALSE(r.refuse);
   EXPECT_EQ(r.backing_id, 0);
-  EXPECT_EQ(h.kernel_io, Handle::KernelIo::kUntracked);
+  EXPECT_EQ(h.mode, KernelIo::Mode::kUntracked);
   layout_->NoteRead(layout_->size());
   handles_->Release(kIno, &h);
   files_->Drain();
@@ -151,40 +159,40 @@ TEST_F(HandleIoTest, BeforeInitAcceptsPassthroughHandlesAreUntracked) {
 
 TEST_F(HandleIoTest, AFileReadThroughTheMountIsCopiedThenPassesThrough) {
   io_.Accept();
-  Handle first = Reader();
+  File first = Reader();
   HandleIo::Reply r = handles_->Open(kIno, false, &first);
   EXPECT_EQ(r.backing_id, 0);
-  EXPECT_EQ(first.kernel_io, Handle::KernelIo::kCached);
+  EXPECT_EQ(first.mode, KernelIo::Mode::kCached);
   layout_->NoteRead(layout_->size());
   handles_->Release(kIno, &first);
-  EXPECT_EQ(first.kernel_io, Handle::KernelIo::kUntracked);
+  EXPECT_EQ(first.mode, KernelIo::Mode::kUntracked);
   files_->Drain();
   ASSERT_EQ(files_->stats().fills, 1u);
   EXPECT_FALSE(in_use_);
 
-  Handle a = Reader(), b = Reader();
+  File a = Reader(), b = Reader();
   r = handles_->Open(kIno, false, &a);
   EXPECT_EQ(r.backing_id, 1);
   EXPECT_TRUE(r.no_keep_cache);
   EXPECT_FALSE(r.direct_io);
-  EXPECT_EQ(a.kernel_io, Handle::KernelIo::kPassthrough);
+  EXPECT_EQ(a.mode, KernelIo::Mode::kPassthrough);
   EXPECT_TRUE(in_use_);
   EXPECT_EQ(handles_->Open(kIno, false, &b).backing_id, 1);  // joins, no new registration
   EXPECT_EQ(backing_.opens, 1);
   EXPECT_EQ(passthrough_opens_, 2);
   // Other content on the same inode (a reload): the same id, direct.
-  Handle other;
-  other.layout = Layout(3 << 20);
+  File other;
+  other.view.layout = Layout(3 << 20);
   r = handles_->Open(kIno, false, &other);
   EXPECT_EQ(r.backing_id, 1);
   EXPECT_TRUE(r.direct_io);
   EXPECT_TRUE(other.direct);
   EXPECT_EQ(passthrough_opens_, 2);
   // A writer is refused and left as it was.
-  Handle writer = Reader();
-  writer.writable = true;
+  File writer = Reader();
+  writer.view.writable = true;
   EXPECT_TRUE(handles_->Open(kIno, false, &writer).refuse);
-  EXPECT_EQ(writer.kernel_io, Handle::KernelIo::kUntracked);
+  EXPECT_EQ(writer.mode, KernelIo::Mode::kUntracked);
   handles_->Release(kIno, &a);
   handles_->Release(kIno, &other);
   EXPECT_TRUE(backing_.closed.empty());
@@ -196,15 +204,15 @@ TEST_F(HandleIoTest, ARegistrationRefusedForGoodTurnsPassthroughOff) {
   io_.Accept();
   ReadOnce();
   backing_.fail_errno = EPERM;
-  Handle h = Reader();
+  File h = Reader();
   HandleIo::Reply r = handles_->Open(kIno, false, &h);
   EXPECT_EQ(r.backing_id, 0);
-  EXPECT_EQ(h.kernel_io, Handle::KernelIo::kCached);
+  EXPECT_EQ(h.mode, KernelIo::Mode::kCached);
   EXPECT_FALSE(io_.enabled());
   EXPECT_FALSE(in_use_);
   handles_->Release(kIno, &h);
   // No more tries.
-  Handle again = Reader();
+  File again = Reader();
   handles_->Open(kIno, false, &again);
   EXPECT_EQ(backing_.opens, 1);
   handles_->Release(kIno, &again);
@@ -214,13 +222,13 @@ TEST_F(HandleIoTest, ARegistrationThatMayPassFailsThisOpenOnly) {
   io_.Accept();
   ReadOnce();
   backing_.fail_errno = ENOMEM;
-  Handle h = Reader();
+  File h = Reader();
   EXPECT_EQ(handles_->Open(kIno, false, &h).backing_id, 0);
-  EXPECT_EQ(h.kernel_io, Handle::KernelIo::kCached);
+  EXPECT_EQ(h.mode, KernelIo::Mode::kCached);
   EXPECT_TRUE(io_.enabled());
   handles_->Release(kIno, &h);
   backing_.fail_errno = 0;
-  Handle next = Reader();
+  File next = Reader();
   EXPECT_EQ(handles_->Open(kIno, false, &next).backing_id, 1);
   handles_->Release(kIno, &next);
 }
@@ -228,13 +236,13 @@ TEST_F(HandleIoTest, ARegistrationThatMayPassFailsThisOpenOnly) {
 TEST_F(HandleIoTest, DirectIoAndWritableHandlesNeverTryACopy) {
   io_.Accept();
   ReadOnce();
-  Handle direct = Reader();
+  File direct = Reader();
   EXPECT_EQ(handles_->Open(kIno, true, &direct).backing_id, 0);
-  EXPECT_EQ(direct.kernel_io, Handle::KernelIo::kUntracked);
-  Handle writer = Reader();
-  writer.writable = true;
+  EXPECT_EQ(direct.mode, KernelIo::Mode::kUntracked);
+  File writer = Reader();
+  writer.view.writable = true;
   EXPECT_EQ(handles_->Open(kOther, false, &writer).backing_id, 0);
-  EXPECT_EQ(writer.kernel_io, Handle::KernelIo::kCached);
+  EXPECT_EQ(writer.mode, KernelIo::Mode::kCached);
   EXPECT_EQ(backing_.opens, 0);
 }
 
@@ -244,7 +252,7 @@ TEST_F(HandleIoTest, DirectIoAndWritableHandlesNeverTryACopy) {
 // would make a second copy.
 TEST_F(HandleIoTest, ReleasesAskForACopyOncePerContentUntilAnOpenMissesIt) {
   io_.Accept();
-  Handle keeper = Reader();  // keeps the inode on the page cache
+  File keeper = Reader();  // keeps the inode on the page cache
   handles_->Open(kIno, false, &keeper);
   ReadOnce();  // asks: the first copy
   ASSERT_EQ(files_->stats().fills, 1u);
@@ -264,16 +272,16 @@ TEST_F(HandleIoTest, AnOpenWaitingForItsBackingFileHoldsUpNoOtherOpen) {
   ReadOnce();
   backing_.Block();
   auto slow = std::async(std::launch::async, [this] {
-    Handle h = Reader();
+    File h = Reader();
     const int32_t id = handles_->Open(kIno, false, &h).backing_id;
     handles_->Release(kIno, &h);
     return id;
   });
   ASSERT_TRUE(backing_.WaitEntered(1));
   auto other = std::async(std::launch::async, [this] {
-    Handle h;  // no committed content: decided without a copy
+    File h;  // no committed content: decided without a copy
     handles_->Open(kOther, false, &h);
-    const bool cached = h.kernel_io == Handle::KernelIo::kCached;
+    const bool cached = h.mode == KernelIo::Mode::kCached;
     handles_->Release(kOther, &h);
     return cached;
   });
