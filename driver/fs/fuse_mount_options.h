@@ -11,7 +11,11 @@
 namespace snapvol::fs {
 
 // The largest READ the kernel sends (its max_read mount option; libfuse
-// checks the server's setting against it).
+// checks the server's setting against it). Reads are answered by splicing
+// chunk files into /dev/fuse through a pipe; libfuse needs the pipe a few
+// pages larger than the reply and unprivileged (no CAP_SYS_RESOURCE) pipes
+// stop at fs.pipe-max-size (1 MiB by default), so a 1 MiB reply would fall
+// back to copying through a fresh buffer.
 inline constexpr size_t kFuseMaxRead = 512 << 10;
 
 // The data argument of mount(2) for a connection on descriptor `fd` whose

@@ -19,6 +19,7 @@
 #include "driver/core/status.h"
 #include "driver/fs/async_invalidator.h"
 #include "driver/fs/control_attrs.h"
+#include "driver/fs/fuse_mount_options.h"
 #include "driver/fs/fuse_passthrough.h"
 #include "driver/fs/handle_io.h"
 #include "driver/fs/kernel_io.h"
@@ -31,11 +32,8 @@ namespace snapvol::fs {
 
 // The largest WRITE the kernel sends (max_write).
 inline constexpr size_t kFuseMaxWrite = 1 << 20;
-// Reads are answered by splicing chunk files into /dev/fuse through a pipe;
-// libfuse needs the pipe a few pages larger than the reply and unprivileged
-// (no CAP_SYS_RESOURCE) pipes stop at fs.pipe-max-size (1 MiB by default),
-// so a 1 MiB reply would fall back to copying through a fresh buffer.
-inline constexpr size_t kFuseMaxRead = 512 << 10;
+// The largest READ: kFuseMaxRead (fuse_mount_options.h), which the OCI
+// hook's mount(2) uses too.
 
 // Everything the operations of one mount share (libfuse's userdata). Lives
 // as long as ServeFuse.
