@@ -14,6 +14,7 @@
 #include "driver/cli/environment_commands.h"
 #include "driver/cli/mount_commands.h"
 #include "driver/cli/store_commands.h"
+#include "driver/cli/suggest.h"
 #include "driver/cli/volume_commands.h"
 #include "driver/core/names.h"
 #include "driver/core/text.h"
@@ -197,6 +198,59 @@ void AddStoreCommands(CLI::App& app, Args& a, Action& action) {
   });
 }
 
+// A parse error as every other error is printed ("snapvol: ..."), naming
+// the command: an unknown word where a command was expected gets the
+// nearest commands as suggestions, a command group without its command
+// prints the group's help. Help and --version go through CLI11 (exit 0).
+int ReportParseError(CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_exit_code() == 0) return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  std::vector<CLI::App*> chain = {&app};
+  for (;;) {
+    std::vector<CLI::App*> parsed = chain.back()->get_subcommands();
+    if (parsed.empty()) break;
+    chain.push_back(parsed.front());
+  }
+  std::string path = "snapvol";
+  for (size_t i = 1; i < chain.size(); ++i) path += " " + chain[i]->get_name();
+  CLI::App* deepest = chain.back();
+  const bool wants_command = deepest->get_require_subcommand_min() > 0;
+  if (wants_command) {
+    std::string typed;
+    for (const std::string& w : app.remaining(true)) {
+      if (!w.empty() && w[0] != '-') {
+        typed = w;
+        break;
+      }
+    }
+    std::vector<std::string> names;
+    for (const CLI::App* sub : deepest->get_subcommands([](CLI::App*) { return true; })) {
+      names.push_back(sub->get_name());
+      for (const std::string& alias : sub->get_aliases()) names.push_back(alias);
+    }
+    if (!typed.empty()) {
+      // "volume " before the words of the group the command was typed in.
+      const std::string group = path.size() > 7 ? path.substr(8) + " " : "";
+      std::string msg = "snapvol: unknown command '" + group + core::EscapeBytes(typed) + "'";
+      std::vector<std::string> near = Suggest(typed, names);
+      for (size_t i = 0; i < near.size(); ++i) {
+        msg += (i == 0                 ? "; did you mean '"
+                : i + 1 == near.size() ? "' or '"
+                                       : "', '") +
+               group + near[i];
+      }
+      if (!near.empty()) msg += "'?";
+      std::fprintf(stderr, "%s\nRun '%s --help' for the commands.\n", msg.c_str(), path.c_str());
+      return kExitUsage;
+    }
+    std::fprintf(stderr, "snapvol: '%s' needs a command.\n\n%s", path.c_str(),
+                 deepest->help().c_str());
+    return kExitUsage;
+  }
+  std::fprintf(stderr, "snapvol: %s\nRun '%s --help' for usage.\n",
+               core::EscapeBytes(e.what()).c_str(), path.c_str());
+  return kExitUsage;
+}
+
 int RunParsed(int argc, char** argv) {
   Args a;
   Action action;
@@ -222,8 +276,7 @@ int RunParsed(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
+    return ReportParseError(app, e);
   }
   if (!action) return kExitUsage;
 

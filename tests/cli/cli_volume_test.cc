@@ -33,6 +33,37 @@ TEST_F(CliTest, HelpAndUsageErrors) {
   EXPECT_EQ(r.code, 2) << Describe(r);
 }
 
+// Usage errors say what was typed and what was meant, with the snapvol:
+// prefix every error has; a command group alone prints its help.
+TEST_F(CliTest, UnknownCommandsAreNamedWithSuggestions) {
+  RunResult r = Run({"volume", "crate", "x"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("snapvol: unknown command 'volume crate'; did you mean "
+                               "'volume create'?"));
+  r = Run({"volum", "ls"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("unknown command 'volum'; did you mean 'volume'"));
+  r = Run({"volume", "lst"});
+  EXPECT_THAT(r.err, HasSubstr("did you mean 'volume list' or 'volume ls'?"));
+  r = Run({"frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("snapvol: unknown command 'frobnicate'"));
+  EXPECT_THAT(r.err, Not(HasSubstr("did you mean")));
+  // A typo that is not UTF-8 is escaped, not echoed.
+  r = Run({"volume", std::string("cr\xff\x1b[31m")});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, Not(HasSubstr("\x1b")));
+  r = Run({"volume"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("snapvol: 'snapvol volume' needs a command."));
+  EXPECT_THAT(r.err, HasSubstr("create"));
+  r = Run({"volume", "create"});
+  EXPECT_THAT(r.err, HasSubstr("snapvol: VOL is required"));
+  EXPECT_THAT(r.err, HasSubstr("Run 'snapvol volume create --help'"));
+  r = Run({"volume", "list", "--no-such-flag"});
+  EXPECT_THAT(r.err, HasSubstr("snapvol: The following argument was not expected: --no-such-flag"));
+}
+
 TEST_F(CliTest, CreateListDeleteVolume) {
   std::string out = Ok({"volume", "create", "data"});
   EXPECT_THAT(out, HasSubstr("volume 'data' in environment 'main'"));
