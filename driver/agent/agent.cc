@@ -19,6 +19,7 @@
 
 #include "driver/core/names.h"
 #include "driver/fs/mount.h"
+#include "driver/fs/mount_inspect.h"
 #include "driver/fs/state_layout.h"
 
 namespace snapvol::agent {
@@ -315,12 +316,8 @@ Reply Agent::Attach(const Request& r, int fd) {
 
 std::vector<fs::MountInfo> Agent::ContainerMounts(const std::string& container) {
   std::vector<fs::MountInfo> out;
-  std::error_code ec;
-  fs::StateLayout layout(state_dir_);
-  for (const auto& entry : std::filesystem::directory_iterator(layout.MountsDir(), ec)) {
-    fs::MountDirLayout dir(entry.path().string());
-    Result<fs::MountInfo> info = fs::DecodeMountInfo(ReadFile(dir.InfoFile()));
-    if (info.ok() && info->container == container) out.push_back(*info);
+  for (fs::MountInfo& info : fs::RecordedMounts(state_dir_)) {
+    if (info.container == container) out.push_back(std::move(info));
   }
   return out;
 }

@@ -22,6 +22,7 @@
 #include <fstream>
 
 #include "driver/fs/control_json.h"
+#include "driver/fs/mount_inspect.h"
 #include "driver/fs/posix_error.h"
 #include "driver/fs/recovery.h"
 #include "driver/fs/startup_report.h"
@@ -145,26 +146,11 @@ void ExecServer(const std::string& server, std::vector<std::string>& args,
 }
 
 Status KernelUnmount(const std::string& mountpoint) {
-  if (::geteuid() == 0) {
-    if (::umount2(mountpoint.c_str(), 0) == 0) return Status::Ok();
-    if (errno == EBUSY) {
-      return Status::FailedPrecondition("mount '" + mountpoint + "' is busy (files are open)");
-    }
-    return Status::FromErrno(errno, "unmounting '" + mountpoint + "'");
+  Status st = UnmountFuse(mountpoint, /*lazy=*/false);
+  if (st.sys_errno() == EBUSY) {
+    return Status::FailedPrecondition("mount '" + mountpoint + "' is busy (files are open)");
   }
-  pid_t pid = ::fork();
-  if (pid < 0) return Status::FromErrno(errno, "fork");
-  if (pid == 0) {
-    ::execlp("fusermount3", "fusermount3", "-u", "-q", mountpoint.c_str(),
-             static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
-  return Status::FailedPrecondition("fusermount3 -u '" + mountpoint +
-                                    "' failed (busy, or not mounted by this user)");
+  return st;
 }
 
 }  // namespace

@@ -74,17 +74,14 @@ MountInspection InspectMount(const std::string& mountpoint) {
   return out;
 }
 
-Status DetachDeadMount(const std::string& mountpoint) {
-  const std::string mp = Canonical(mountpoint);
+Status UnmountFuse(const std::string& mountpoint, bool lazy) {
   if (::geteuid() == 0) {
-    // Requests still waiting on the dead server fail now (fuse_connection.h).
-    (void)AbortFuseConnection(mp);
-    if (::umount2(mp.c_str(), MNT_DETACH) == 0) return Status::Ok();
-    if (errno == EINVAL && !FindMount(mp)) return Status::Ok();  // already gone
-    if (errno == ENOENT) return Status::Ok();
-    return Status::FromErrno(errno, "detaching the mount at '" + mp + "'");
+    if (::umount2(mountpoint.c_str(), lazy ? MNT_DETACH : 0) == 0) return Status::Ok();
+    return Status::FromErrno(errno, "unmounting '" + mountpoint + "'");
   }
-  std::vector<std::string> args = {"fusermount3", "-u", "-z", "-q", mp};
+  std::vector<std::string> args = {"fusermount3", "-u", "-q"};
+  if (lazy) args.push_back("-z");
+  args.push_back(mountpoint);
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -95,13 +92,21 @@ Status DetachDeadMount(const std::string& mountpoint) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
-  if (!FindMount(mp)) return Status::Ok();
-  return Status::FailedPrecondition("fusermount3 -u -z '" + mp + "' failed");
+  return Status::FailedPrecondition(std::string("fusermount3 -u ") + (lazy ? "-z " : "") + "'" +
+                                    mountpoint + "' failed (busy, or not mounted by this user)");
 }
 
-std::optional<MountInfo> RecordedMountAt(const std::string& state_dir,
-                                         const std::string& mountpoint) {
-  const std::string target = Canonical(mountpoint);
+Status DetachDeadMount(const std::string& mountpoint) {
+  const std::string mp = Canonical(mountpoint);
+  // Requests still waiting on the dead server fail now (fuse_connection.h).
+  if (::geteuid() == 0) (void)AbortFuseConnection(mp);
+  Status st = UnmountFuse(mp, /*lazy=*/true);
+  if (!st.ok() && !FindMount(mp)) return Status::Ok();  // already gone
+  return st;
+}
+
+std::vector<MountInfo> RecordedMounts(const std::string& state_dir) {
+  std::vector<MountInfo> out;
   std::error_code ec;
   StateLayout layout(state_dir);
   for (const auto& entry : std::filesystem::directory_iterator(layout.MountsDir(), ec)) {
@@ -111,7 +116,16 @@ std::optional<MountInfo> RecordedMountAt(const std::string& state_dir,
     std::stringstream text;
     text << in.rdbuf();
     Result<MountInfo> info = DecodeMountInfo(text.str());
-    if (info.ok() && info->mountpoint == target) return *info;
+    if (info.ok()) out.push_back(std::move(*info));
+  }
+  return out;
+}
+
+std::optional<MountInfo> RecordedMountAt(const std::string& state_dir,
+                                         const std::string& mountpoint) {
+  const std::string target = Canonical(mountpoint);
+  for (MountInfo& info : RecordedMounts(state_dir)) {
+    if (info.mountpoint == target) return std::move(info);
   }
   return std::nullopt;
 }

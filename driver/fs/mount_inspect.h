@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "driver/core/result.h"
 #include "driver/fs/control_json.h"
@@ -39,11 +40,20 @@ MountInspection InspectMount(const std::string& mountpoint);
 // The message for a dead mount: what happened and what to do.
 Status DeadMountError(const std::string& mountpoint);
 
+// Unmounts the FUSE mount at `mountpoint`: umount2 as root, `fusermount3
+// -u` otherwise (only the user who mounted it may). `lazy` detaches it even
+// while busy (MNT_DETACH, -z). As root the Status carries the errno (EBUSY).
+Status UnmountFuse(const std::string& mountpoint, bool lazy);
+
 // Detaches a dead (or unanswering) mount: aborts its FUSE connection so
 // that requests waiting on the dead server fail (root only,
 // fuse_connection.h), then unmounts lazily (umount2 MNT_DETACH as root,
 // `fusermount3 -u -z` otherwise). OK if nothing is mounted there any more.
 Status DetachDeadMount(const std::string& mountpoint);
+
+// The mount.json of every mount recorded in `state_dir` (live servers and
+// dead ones not yet recovered); unreadable records are skipped.
+std::vector<MountInfo> RecordedMounts(const std::string& state_dir);
 
 // The mount.json of the mount recorded in `state_dir` as mounted at
 // `mountpoint` (compared after resolving symlinks where possible), if any.

@@ -83,7 +83,10 @@ TEST_F(MountInspectTest, CorruptRecordsAreSkipped) {
   std::filesystem::create_directories(bad.dir());
   std::ofstream(bad.InfoFile()) << "{not json";
   EXPECT_FALSE(RecordedMountAt(state, mp).has_value());
+  EXPECT_TRUE(RecordedMounts(state).empty());
   Record(state, "dddd", mp);
+  ASSERT_EQ(RecordedMounts(state).size(), 1u);
+  EXPECT_EQ(RecordedMounts(state)[0].id, "dddd");
   ASSERT_TRUE(RecordedMountAt(state, mp).has_value());
   EXPECT_EQ(RecordedMountAt(state, mp)->id, "dddd");
 }
