@@ -191,7 +191,8 @@ Status MountCommand(Context& ctx, const MountRequest& r) {
 }
 
 Status UnmountCommand(Context&, const std::string& mountpoint) {
-  if (IsDeadMount(mountpoint)) {
+  fs::MountInspection found = fs::InspectMount(mountpoint);
+  if (found.presence == fs::MountPresence::kDead) {
     const std::string mp = Absolute(mountpoint);
     RETURN_IF_ERROR(fs::DetachDeadMount(mp));
     std::printf(
@@ -200,7 +201,10 @@ Status UnmountCommand(Context&, const std::string& mountpoint) {
         mp.c_str());
     return Status::Ok();
   }
-  ASSIGN_OR_RETURN(fs::MountStatus st, LiveStatus(mountpoint));
+  // Not live: LiveStatus says why, in the CLI's words.
+  ASSIGN_OR_RETURN(fs::MountStatus st, found.presence == fs::MountPresence::kLive
+                                           ? Result<fs::MountStatus>(std::move(found.status))
+                                           : LiveStatus(mountpoint));
   // Committed here too so the version can be printed; fs::Unmount's own
   // commit then finds nothing (or only what was written meanwhile).
   Result<fs::CommitInfo> committed = fs::CommitInfo{};
